@@ -1,0 +1,238 @@
+"""The local Hub's FastAPI application: `create_app(settings)` wires backends and routes.
+
+Besides the Hub's own root, the same protocol is served below registry-style prefixes,
+`/{org}/{registry}/huggingface/...`, each an independent *realm* of repos, the way
+Buildkite Packages serves Hugging Face registries. A pure-ASGI middleware strips the prefix,
+notes the realm, and every URL the server hands out keeps the prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zenml_hf_registry.hub.errors import HubError
+from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoBackend
+from zenml_hf_registry.hub.settings import HubSettings, TokenSpec
+from zenml_hf_registry.hub.storage import BlobStore, Database
+
+if TYPE_CHECKING:
+    from zenml_hf_registry.hub.routes.uploads import TicketSigner
+
+__all__ = ["Hub", "create_app", "hub_of"]
+
+CommitListener = Callable[[Repo, str], None]
+DownloadListener = Callable[[Repo, str, FileEntry], None]
+
+_PREFIX_RE = re.compile(
+    r"^/(?P<org>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<registry>[A-Za-z0-9][A-Za-z0-9_.-]*)/huggingface(?=/|$)"
+)
+_RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator"}
+
+
+@dataclass
+class HubStats:
+    """Requests and request-body bytes per route, for tests and benchmarks (`/_emulator/stats`)."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    request_bytes: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, route: str, body_bytes: int) -> None:
+        """Count one finished request."""
+        with self.lock:
+            self.requests[route] += 1
+            self.request_bytes[route] += body_bytes
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy."""
+        with self.lock:
+            return {
+                "requests": dict(self.requests),
+                "request_bytes": dict(self.request_bytes),
+                "total_requests": sum(self.requests.values()),
+                "lfs_upload_bytes": sum(
+                    v for k, v in self.request_bytes.items() if "/_emulator/lfs/" in k
+                ),
+            }
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        with self.lock:
+            self.requests.clear()
+            self.request_bytes.clear()
+
+
+@dataclass
+class Hub:
+    """The backends of one running app, shared by its routes."""
+
+    settings: HubSettings
+    db: Database
+    blobs: BlobStore
+    repos: RepoBackend
+    tickets: TicketSigner
+    stats: HubStats = field(default_factory=HubStats)
+    commit_listeners: list[CommitListener] = field(default_factory=list)
+    download_listeners: list[DownloadListener] = field(default_factory=list)
+
+    def on_commit(self, repo: Repo, commit_id: str) -> None:
+        """Tell interested parts (Space builds, registry packages) that a commit landed."""
+        for listener in self.commit_listeners:
+            listener(repo, commit_id)
+
+    def on_download(self, repo: Repo, commit_id: str, entry: FileEntry) -> None:
+        """Tell interested parts (registry download counters) that a file was served."""
+        for listener in self.download_listeners:
+            listener(repo, commit_id, entry)
+
+
+def hub_of(request: Request) -> Hub:
+    """The backends serving this request."""
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def realm_of(request: Request) -> str:
+    """`""` for the Hub root, `"org/registry"` below a registry prefix."""
+    return str(request.scope.get("zhr.realm", ""))
+
+
+def external_base(request: Request) -> str:
+    """The endpoint as the client sees it, prefix included, without a trailing slash."""
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    return f"{request.url.scheme}://{host}{request.scope.get('zhr.prefix', '')}"
+
+
+def caller_of(request: Request) -> TokenSpec | None:
+    """The authenticated caller from `Authorization: Bearer <token>`; None when anonymous."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return hub_of(request).repos.authenticate(None)
+    return hub_of(request).repos.authenticate(token)
+
+
+class _PrefixAndRequestId:
+    """Strip registry prefixes into a realm, stamp `X-Request-Id`, count requests per route."""
+
+    def __init__(self, app: ASGIApp, stats: HubStats) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        match = _PREFIX_RE.match(scope["path"])
+        if match and match["org"] not in _RESERVED_ORGS:
+            prefix = match.group(0)
+            scope = dict(scope)
+            scope["path"] = scope["path"][len(prefix) :] or "/"
+            raw = scope.get("raw_path")
+            if raw is not None:
+                scope["raw_path"] = raw[len(prefix.encode()) :] or b"/"
+            scope["zhr.prefix"] = prefix
+            scope["zhr.realm"] = f"{match['org']}/{match['registry']}"
+        request_id = uuid.uuid4().hex
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unrouted>"
+            self.stats.record(f"{scope['method']} {template}", received)
+
+
+def _error_response(exc: HubError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+
+
+def create_app(settings: HubSettings) -> FastAPI:
+    """Build the app for these settings; state lives under `settings.data_dir`."""
+    from zenml_hf_registry.hub.routes import downloads, repos, uploads
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.data_dir / "hub.sqlite3")
+    blobs = BlobStore(settings.data_dir)
+    hub = Hub(
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        repos=RepoBackend(db, blobs, settings.tokens),
+        tickets=uploads.TicketSigner(settings.data_dir),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(
+        title="zenml-hf-registry local Hub",
+        description="A local server speaking the Hugging Face Hub protocol.",
+        lifespan=lifespan,
+        docs_url="/_emulator/docs",
+        redoc_url=None,
+        openapi_url="/_emulator/openapi.json",
+    )
+    app.state.hub = hub
+
+    @app.exception_handler(HubError)
+    async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details: list[Any] = list(exc.errors())
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg')}" for d in details
+        )
+        return JSONResponse(
+            {"error": f"Invalid request: {message}"},
+            status_code=400,
+            headers={"X-Error-Message": f"Invalid request: {message}"[:500]},
+        )
+
+    app.include_router(repos.router)
+    app.include_router(uploads.router)
+    app.include_router(downloads.router)
+
+    @app.get("/_emulator/stats", include_in_schema=False)
+    def stats() -> dict[str, Any]:
+        return hub.stats.snapshot()
+
+    @app.post("/_emulator/stats/reset", include_in_schema=False)
+    def reset_stats() -> dict[str, Any]:
+        hub.stats.reset()
+        return {}
+
+    app.add_middleware(_PrefixAndRequestId, stats=hub.stats)
+    return app

@@ -1,0 +1,122 @@
+"""Errors of the local Hub, each knowing the HTTP status and `X-Error-Code` the real Hub sends.
+
+    HubError                      500, no code
+    ├── BadRequest                400
+    │   └── InvalidPath           400  (traversal, absolute, backslash, NUL, too long)
+    ├── Unauthorized              401  (a token was sent and is not known)
+    ├── Forbidden                 403  (known token, not allowed to write there)
+    ├── NotFound                  404
+    │   ├── RepoNotFound          404  X-Error-Code: RepoNotFound
+    │   ├── RevisionNotFound      404  X-Error-Code: RevisionNotFound
+    │   └── EntryNotFound         404  X-Error-Code: EntryNotFound
+    ├── Conflict                  409  (repo exists; ref exists)
+    ├── PreconditionFailed        412  (stale parent commit)
+    ├── PayloadTooLarge           413
+    └── UnprocessableEntity       422
+
+Backends raise these; the app turns them into responses carrying `X-Error-Code`,
+`X-Error-Message` and a JSON `{"error": ...}` body, which is what huggingface_hub's
+`hf_raise_for_status` reads to raise its typed exceptions against any endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "EntryNotFound",
+    "Forbidden",
+    "HubError",
+    "InvalidPath",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "RepoNotFound",
+    "RevisionNotFound",
+    "Unauthorized",
+    "UnprocessableEntity",
+]
+
+
+class HubError(Exception):
+    """Base of every error the local Hub answers with."""
+
+    status_code: ClassVar[int] = 500
+    error_code: ClassVar[str | None] = None
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra  # merged into the JSON body, e.g. {"url": ...} on a 409
+
+    def headers(self, commit: str | None = None) -> dict[str, str]:
+        """Protocol headers of this error."""
+        headers = {"X-Error-Message": self.message.encode("ascii", "replace").decode()}
+        if self.error_code:
+            headers["X-Error-Code"] = self.error_code
+        if commit:
+            headers["X-Repo-Commit"] = commit
+        return headers
+
+    def body(self) -> dict[str, Any]:
+        """JSON body of this error."""
+        return {"error": self.message, **self.extra}
+
+
+class BadRequest(HubError):
+    status_code = 400
+
+
+class InvalidPath(BadRequest):
+    """A path in a commit or a request that could escape or confuse the repository tree."""
+
+
+class Unauthorized(HubError):
+    status_code = 401
+
+
+class Forbidden(HubError):
+    status_code = 403
+
+
+class NotFound(HubError):
+    status_code = 404
+
+
+class RepoNotFound(NotFound):
+    error_code = "RepoNotFound"
+
+
+class RevisionNotFound(NotFound):
+    error_code = "RevisionNotFound"
+
+
+class EntryNotFound(NotFound):
+    error_code = "EntryNotFound"
+
+    def __init__(self, message: str, commit: str | None = None, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.commit = commit
+
+    def headers(self, commit: str | None = None) -> dict[str, str]:
+        return super().headers(commit or self.commit)
+
+
+class Conflict(HubError):
+    status_code = 409
+
+
+class PreconditionFailed(HubError):
+    """The commit's parent is not the branch head any more."""
+
+    status_code = 412
+
+
+class PayloadTooLarge(HubError):
+    status_code = 413
+
+
+class UnprocessableEntity(HubError):
+    status_code = 422

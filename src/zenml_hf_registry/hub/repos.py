@@ -1,0 +1,666 @@
+"""Repos, refs, commits and trees: the state and rules of the local Hub, with no HTTP in sight.
+
+Methods are named after the `HfApi` methods they serve. A *realm* separates independent sets of
+repos served by one process: `""` is the Hub itself, `"org/registry"` a registry facade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from zenml_hf_registry.hub.errors import (
+    BadRequest,
+    Conflict,
+    EntryNotFound,
+    Forbidden,
+    InvalidPath,
+    PreconditionFailed,
+    RepoNotFound,
+    RevisionNotFound,
+    Unauthorized,
+)
+from zenml_hf_registry.hub.settings import TokenSpec
+from zenml_hf_registry.hub.storage import BlobStore, Database, git_blob_oid, lfs_pointer
+
+__all__ = [
+    "CommitOperation",
+    "CommitRecord",
+    "FileEntry",
+    "Repo",
+    "RepoBackend",
+    "RepoType",
+    "validate_path",
+]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_MAX_PATH = 1000
+_GITATTRIBUTES = (
+    b"*.bin filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.h5 filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.onnx filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.pt filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.pth filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.tar.gz filter=lfs diff=lfs merge=lfs -text\n"
+    b"*.zip filter=lfs diff=lfs merge=lfs -text\n"
+)
+
+
+class RepoType(StrEnum):
+    """The three repo types, with their URL forms."""
+
+    MODEL = "model"
+    DATASET = "dataset"
+    SPACE = "space"
+
+    @property
+    def url_prefix(self) -> str:
+        """Prefix of resolve/git URLs: none for models, `datasets/` or `spaces/` otherwise."""
+        return "" if self is RepoType.MODEL else f"{self.value}s/"
+
+    @classmethod
+    def from_plural(cls, plural: str) -> RepoType:
+        """`models` -> MODEL, as in `/api/models/...`."""
+        try:
+            return cls(plural.removesuffix("s"))
+        except ValueError as exc:
+            raise BadRequest(f"unknown repo type {plural!r}") from exc
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def validate_path(path: str) -> str:
+    """Refuse any repo path that could escape or confuse the tree; return it unchanged."""
+    if not path:
+        raise InvalidPath("empty path")
+    if len(path) > _MAX_PATH:
+        raise InvalidPath(f"path is {len(path)} characters long; the limit is {_MAX_PATH}")
+    if "\0" in path:
+        raise InvalidPath("path contains a NUL character")
+    if "\\" in path:
+        raise InvalidPath(f"path {path!r} contains a backslash; use '/' between folders")
+    if path.startswith("/"):
+        raise InvalidPath(f"path {path!r} is absolute; paths are relative to the repo root")
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidPath(f"path {path!r} has an empty, '.' or '..' segment")
+    if parts[0] == ".git":
+        raise InvalidPath(f"path {path!r} is inside .git")
+    if any(ord(c) < 32 for c in path):
+        raise InvalidPath(f"path {path!r} contains a control character")
+    return path
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A stored repo."""
+
+    id: int
+    realm: str
+    type: RepoType
+    namespace: str
+    name: str
+    private: bool
+    created_at: str
+    attributes: dict[str, Any]
+
+    @property
+    def repo_id(self) -> str:
+        """`namespace/name`."""
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file at a commit."""
+
+    path: str
+    size: int
+    git_oid: str
+    sha256: str
+    lfs: bool
+
+    @property
+    def pointer_size(self) -> int:
+        """Size of the LFS pointer file that stands for this file in git."""
+        return len(lfs_pointer(self.sha256, self.size))
+
+    @property
+    def etag(self) -> str:
+        """What resolve answers as ETag: sha256 for LFS files, the git oid otherwise."""
+        return self.sha256 if self.lfs else self.git_oid
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    """A commit: id, parent, message and author."""
+
+    id: str
+    parent_id: str | None
+    title: str
+    message: str
+    author: str
+    created_at: str
+
+
+@dataclass
+class CommitOperation:
+    """One operation of a commit, already checked by the router."""
+
+    kind: str  # "file" | "lfsFile" | "deletedFile" | "deletedFolder"
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    git_oid: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RepoBackend:
+    """All repo state: create, inspect, list, branch, tag and commit."""
+
+    def __init__(self, db: Database, blobs: BlobStore, tokens: Sequence[TokenSpec]) -> None:
+        self.db = db
+        self.blobs = blobs
+        self._tokens = {spec.token: spec for spec in tokens}
+
+    # -- identity --------------------------------------------------------------------------
+
+    def authenticate(self, token: str | None) -> TokenSpec | None:
+        """The token's owner; None when anonymous. An unknown token is a 401, as on the Hub."""
+        if token is None:
+            return None
+        spec = self._tokens.get(token)
+        if spec is None:
+            raise Unauthorized("Invalid credentials in Authorization header")
+        return spec
+
+    def whoami(self, caller: TokenSpec | None) -> dict[str, Any]:
+        """Body of `GET /api/whoami-v2`."""
+        if caller is None:
+            raise Unauthorized("Invalid credentials in Authorization header")
+        return {
+            "type": "user",
+            "id": hashlib.sha1(caller.user.encode(), usedforsecurity=False).hexdigest()[:24],
+            "name": caller.user,
+            "fullname": caller.user,
+            "email": f"{caller.user}@localhost",
+            "emailVerified": True,
+            "isPro": False,
+            "orgs": [{"type": "org", "name": org, "roleInOrg": "admin"} for org in caller.orgs],
+            "auth": {
+                "type": "access_token",
+                "accessToken": {"displayName": f"{caller.user}-token", "role": caller.role.value},
+            },
+        }
+
+    # -- repos -----------------------------------------------------------------------------
+
+    def create_repo(
+        self,
+        realm: str,
+        repo_type: RepoType,
+        namespace: str,
+        name: str,
+        *,
+        private: bool,
+        caller: TokenSpec | None,
+        attributes: dict[str, Any] | None = None,
+        initial_files: Iterable[tuple[str, bytes]] = (),
+    ) -> Repo:
+        """Create a repo with its `main` branch and initial commit; 409 if it exists."""
+        self._require_write(caller, namespace)
+        for part in (namespace, name):
+            if not _NAME_RE.match(part) or "--" in part or ".." in part:
+                raise BadRequest(
+                    f"invalid repo id {namespace}/{name!s}: names use letters, digits, '-', '_' "
+                    "and '.', start and end with a letter or digit, at most 96 characters, "
+                    "and contain no '--' or '..'"
+                )
+        blobs = [(path, self.blobs.put_bytes(data)) for path, data in initial_files]
+        with self.db.transaction() as conn:
+            existing = conn.execute(
+                "SELECT 1 FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (realm, repo_type.value, namespace, name),
+            ).fetchone()
+            if existing:
+                raise Conflict("You already created this repo")
+            cur = conn.execute(
+                "INSERT INTO repos (realm, type, namespace, name, private, created_at, attributes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    realm,
+                    repo_type.value,
+                    namespace,
+                    name,
+                    int(private),
+                    _now(),
+                    json.dumps(attributes or {}),
+                ),
+            )
+            repo_id = int(cur.lastrowid or 0)
+            files = [
+                FileEntry(path, info.size, git_blob_oid(data), info.sha256, False)
+                for (path, data), (_, info) in zip(initial_files, blobs, strict=True)
+            ]
+            commit_id = self._insert_commit(
+                conn, repo_id, None, "initial commit", "", caller, files
+            )
+            conn.execute(
+                "INSERT INTO refs (repo_id, kind, name, commit_id) VALUES (?, 'branch', 'main', ?)",
+                (repo_id, commit_id),
+            )
+        return self.get_repo(realm, repo_type, namespace, name, caller)
+
+    def default_initial_files(self, repo_type: RepoType) -> list[tuple[str, bytes]]:
+        """What the Hub's first commit holds: a `.gitattributes` with the usual LFS patterns."""
+        return [(".gitattributes", _GITATTRIBUTES)]
+
+    def get_repo(
+        self,
+        realm: str,
+        repo_type: RepoType,
+        namespace: str,
+        name: str,
+        caller: TokenSpec | None,
+        *,
+        write: bool = False,
+    ) -> Repo:
+        """The repo if the caller may see it (and write it, with `write`); else RepoNotFound.
+
+        Private repos the caller may not read answer 404, never 403, so their existence does
+        not leak. A caller who may read but not write gets 403.
+        """
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT * FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (realm, repo_type.value, namespace, name),
+            ).fetchone()
+        if row is None:
+            raise RepoNotFound(
+                f"Repository Not Found for url: {repo_type.value}s/{namespace}/{name}"
+            )
+        repo = self._repo_from_row(row)
+        if repo.private and (caller is None or not caller.may_see(repo.namespace)):
+            raise RepoNotFound(f"Repository Not Found for url: {repo_type.value}s/{repo.repo_id}")
+        if write:
+            self._require_write(caller, repo.namespace)
+        return repo
+
+    def get_repo_by_row_id(self, row_id: int) -> Repo:
+        """The repo an upload ticket names (tickets were checked by signature, not by caller)."""
+        with self.db.read() as conn:
+            row = conn.execute("SELECT * FROM repos WHERE id=?", (row_id,)).fetchone()
+        if row is None:
+            raise RepoNotFound("the repo of this upload no longer exists")
+        return self._repo_from_row(row)
+
+    @staticmethod
+    def _repo_from_row(row: Any) -> Repo:
+        return Repo(
+            id=row["id"],
+            realm=row["realm"],
+            type=RepoType(row["type"]),
+            namespace=row["namespace"],
+            name=row["name"],
+            private=bool(row["private"]),
+            created_at=row["created_at"],
+            attributes=json.loads(row["attributes"]),
+        )
+
+    def delete_repo(self, repo: Repo) -> None:
+        """Delete the repo and everything it owns; blobs no one references any more go too."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM repos WHERE id=?", (repo.id,))
+        self.collect_garbage()
+
+    def collect_garbage(self) -> int:
+        """Remove blobs that no commit and no LFS object references."""
+        with self.db.read() as conn:
+            referenced = {r[0] for r in conn.execute("SELECT DISTINCT sha256 FROM files")}
+            referenced |= {r[0] for r in conn.execute("SELECT DISTINCT oid FROM lfs_objects")}
+            return self.blobs.remove_unreferenced(referenced)
+
+    def update_repo_settings(self, repo: Repo, *, private: bool | None) -> None:
+        """Change visibility (the only setting the emulator keeps)."""
+        if private is None:
+            return
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE repos SET private=? WHERE id=?", (int(private), repo.id))
+
+    def update_attributes(self, repo: Repo, **changes: Any) -> Repo:
+        """Merge changes into the repo's free-form attributes (Space settings and the like)."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT attributes FROM repos WHERE id=?", (repo.id,)).fetchone()
+            attributes = json.loads(row["attributes"]) if row else {}
+            attributes.update(changes)
+            conn.execute(
+                "UPDATE repos SET attributes=? WHERE id=?", (json.dumps(attributes), repo.id)
+            )
+        return Repo(**{**repo.__dict__, "attributes": attributes})
+
+    def list_repos(self, realm: str, repo_type: RepoType, caller: TokenSpec | None) -> list[Repo]:
+        """Repos of a type the caller may see, oldest first."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT namespace, name FROM repos WHERE realm=? AND type=? ORDER BY id",
+                (realm, repo_type.value),
+            ).fetchall()
+        repos = []
+        for row in rows:
+            try:
+                repos.append(self.get_repo(realm, repo_type, row[0], row[1], caller))
+            except RepoNotFound:
+                continue
+        return repos
+
+    # -- revisions -------------------------------------------------------------------------
+
+    def resolve_revision(self, repo: Repo, revision: str) -> str:
+        """Branch, tag or full commit id -> commit id; RevisionNotFound otherwise."""
+        with self.db.read() as conn:
+            for kind in ("branch", "tag"):
+                row = conn.execute(
+                    "SELECT commit_id FROM refs WHERE repo_id=? AND kind=? AND name=?",
+                    (repo.id, kind, revision),
+                ).fetchone()
+                if row:
+                    return str(row[0])
+            if _SHA_RE.match(revision):
+                row = conn.execute(
+                    "SELECT id FROM commits WHERE repo_id=? AND id=?", (repo.id, revision)
+                ).fetchone()
+                if row:
+                    return str(row[0])
+        raise RevisionNotFound(f"Invalid rev id: {revision}")
+
+    def split_revision(self, repo: Repo, rest: str) -> tuple[str, str]:
+        """Split `rev/with/slashes/then/a/path` at the longest prefix that names a revision."""
+        parts = rest.split("/")
+        for cut in range(len(parts), 0, -1):
+            candidate = "/".join(parts[:cut])
+            try:
+                self.resolve_revision(repo, candidate)
+            except RevisionNotFound:
+                continue
+            return candidate, "/".join(parts[cut:])
+        raise RevisionNotFound(f"Invalid rev id: {parts[0]}")
+
+    def list_repo_refs(self, repo: Repo) -> dict[str, list[dict[str, str]]]:
+        """Body of `GET /api/{type}s/{id}/refs`."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT kind, name, commit_id FROM refs WHERE repo_id=? ORDER BY name", (repo.id,)
+            ).fetchall()
+        refs: dict[str, list[dict[str, str]]] = {"branches": [], "converts": [], "tags": []}
+        for kind, name, commit_id in rows:
+            refs["branches" if kind == "branch" else "tags"].append(
+                {
+                    "name": name,
+                    "ref": f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}",
+                    "targetCommit": commit_id,
+                }
+            )
+        return refs
+
+    def create_ref(
+        self, repo: Repo, kind: str, name: str, revision: str, *, exist_ok: bool = False
+    ) -> None:
+        """Create a branch or tag pointing at `revision`."""
+        if not name or name.startswith(("/", "refs/")) or ".." in name or len(name) > 200:
+            raise BadRequest(f"invalid {kind} name {name!r}")
+        commit_id = self.resolve_revision(repo, revision)
+        with self.db.transaction() as conn:
+            existing = conn.execute(
+                "SELECT 1 FROM refs WHERE repo_id=? AND kind=? AND name=?", (repo.id, kind, name)
+            ).fetchone()
+            if existing:
+                if exist_ok:
+                    return
+                raise Conflict(f"{kind.capitalize()} {name!r} already exists")
+            conn.execute(
+                "INSERT INTO refs (repo_id, kind, name, commit_id) VALUES (?, ?, ?, ?)",
+                (repo.id, kind, name, commit_id),
+            )
+
+    def delete_ref(self, repo: Repo, kind: str, name: str) -> None:
+        """Delete a branch (never `main`) or a tag."""
+        if kind == "branch" and name == "main":
+            raise Forbidden("the main branch cannot be deleted")
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM refs WHERE repo_id=? AND kind=? AND name=?", (repo.id, kind, name)
+            )
+            if cur.rowcount == 0:
+                raise RevisionNotFound(f"Invalid rev id: {name}")
+
+    def get_commit(self, repo: Repo, commit_id: str) -> CommitRecord:
+        """One commit of the repo."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT id, parent_id, title, message, author, created_at FROM commits"
+                " WHERE repo_id=? AND id=?",
+                (repo.id, commit_id),
+            ).fetchone()
+        if row is None:
+            raise RevisionNotFound(f"Invalid rev id: {commit_id}")
+        return CommitRecord(*row)
+
+    def list_repo_commits(self, repo: Repo, revision: str) -> list[CommitRecord]:
+        """Commits reachable from `revision`, newest first."""
+        commit: str | None = self.resolve_revision(repo, revision)
+        history = []
+        while commit:
+            record = self.get_commit(repo, commit)
+            history.append(record)
+            commit = record.parent_id
+        return history
+
+    # -- trees -----------------------------------------------------------------------------
+
+    def list_files(self, repo: Repo, commit_id: str, prefix: str = "") -> list[FileEntry]:
+        """Files at the commit, sorted by path, optionally only those under `prefix/`."""
+        with self.db.read() as conn:
+            if prefix:
+                rows = conn.execute(
+                    "SELECT path, size, git_oid, sha256, lfs FROM files WHERE repo_id=? AND "
+                    "commit_id=? AND substr(path, 1, ?) = ? ORDER BY path",
+                    (repo.id, commit_id, len(prefix) + 1, prefix + "/"),
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT path, size, git_oid, sha256, lfs FROM files WHERE repo_id=? AND "
+                    "commit_id=? ORDER BY path",
+                    (repo.id, commit_id),
+                ).fetchall()
+        return [FileEntry(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def get_file(self, repo: Repo, commit_id: str, path: str) -> FileEntry:
+        """One file at the commit; EntryNotFound (carrying the commit) if absent."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT path, size, git_oid, sha256, lfs FROM files WHERE repo_id=? AND "
+                "commit_id=? AND path=?",
+                (repo.id, commit_id, path),
+            ).fetchone()
+        if row is None:
+            raise EntryNotFound(f"Entry not found: {path}", commit=commit_id)
+        return FileEntry(row[0], row[1], row[2], row[3], bool(row[4]))
+
+    # -- LFS objects -----------------------------------------------------------------------
+
+    def has_lfs_object(self, repo: Repo, oid: str) -> bool:
+        """Whether the repo already owns this LFS object (so the client need not upload it)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM lfs_objects WHERE repo_id=? AND oid=?", (repo.id, oid)
+            ).fetchone()
+        return row is not None and self.blobs.exists(oid)
+
+    def lfs_object_size(self, repo: Repo, oid: str) -> int:
+        """Size of an LFS object the repo owns (copies name objects without a size)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT size FROM lfs_objects WHERE repo_id=? AND oid=?", (repo.id, oid)
+            ).fetchone()
+        if row is None:
+            raise BadRequest(f"LFS object {oid} was never uploaded to this repo")
+        return int(row[0])
+
+    def add_lfs_object(self, repo: Repo, oid: str, size: int) -> None:
+        """Record that the repo owns an uploaded LFS object."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO lfs_objects (repo_id, oid, size) VALUES (?, ?, ?)",
+                (repo.id, oid, size),
+            )
+
+    # -- commits ---------------------------------------------------------------------------
+
+    def create_commit(
+        self,
+        repo: Repo,
+        branch: str,
+        operations: Sequence[CommitOperation],
+        *,
+        title: str,
+        message: str,
+        parent_commit: str | None,
+        caller: TokenSpec | None,
+    ) -> str:
+        """Apply the operations on top of the branch head atomically; returns the new commit id.
+
+        A `parent_commit` that is not the head any more is refused (412), so two writers racing
+        on one branch never lose each other's changes silently.
+        """
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT commit_id FROM refs WHERE repo_id=? AND kind='branch' AND name=?",
+                (repo.id, branch),
+            ).fetchone()
+            if row is None:
+                raise RevisionNotFound(f"Invalid rev id: {branch}")
+            head = str(row[0])
+            if parent_commit is not None and parent_commit != head:
+                raise PreconditionFailed(
+                    f"A commit has happened since. Please refresh and try again. "
+                    f"(parent {parent_commit} is not the head {head} of {branch})"
+                )
+            files = {
+                r[0]: FileEntry(r[0], r[1], r[2], r[3], bool(r[4]))
+                for r in conn.execute(
+                    "SELECT path, size, git_oid, sha256, lfs FROM files WHERE repo_id=? AND "
+                    "commit_id=?",
+                    (repo.id, head),
+                )
+            }
+            for op in operations:
+                self._apply(conn, repo, files, op)
+            commit_id = self._insert_commit(
+                conn, repo.id, head, title, message, caller, list(files.values())
+            )
+            conn.execute(
+                "UPDATE refs SET commit_id=? WHERE repo_id=? AND kind='branch' AND name=?",
+                (commit_id, repo.id, branch),
+            )
+        return commit_id
+
+    def _apply(
+        self, conn: Any, repo: Repo, files: dict[str, FileEntry], op: CommitOperation
+    ) -> None:
+        if op.kind in ("file", "lfsFile") and (op.sha256 is None or op.size is None):
+            raise BadRequest(f"{op.kind} {op.path!r} has no content id or size")
+        if op.kind == "file":
+            self._check_no_clash(files, op.path)
+            files[op.path] = FileEntry(
+                op.path, op.size or 0, op.git_oid or "", op.sha256 or "", False
+            )
+        elif op.kind == "lfsFile":
+            op_size, op_oid = op.size or 0, op.sha256 or ""
+            owned = conn.execute(
+                "SELECT size FROM lfs_objects WHERE repo_id=? AND oid=?", (repo.id, op_oid)
+            ).fetchone()
+            if owned is None or not self.blobs.exists(op_oid):
+                raise BadRequest(
+                    f"LFS object {op_oid} for {op.path!r} was never uploaded to this repo"
+                )
+            if int(owned[0]) != op_size:
+                raise BadRequest(f"LFS object {op_oid} has size {owned[0]}, not {op_size}")
+            self._check_no_clash(files, op.path)
+            pointer = lfs_pointer(op_oid, op_size)
+            files[op.path] = FileEntry(op.path, op_size, git_blob_oid(pointer), op_oid, True)
+        elif op.kind == "deletedFile":
+            if files.pop(op.path, None) is None:
+                raise EntryNotFound(f"Cannot delete {op.path}: file not found")
+        elif op.kind == "deletedFolder":
+            prefix = op.path.rstrip("/") + "/"
+            doomed = [p for p in files if p.startswith(prefix)]
+            if not doomed:
+                raise EntryNotFound(f"Cannot delete folder {op.path}: not found")
+            for path in doomed:
+                del files[path]
+        else:  # pragma: no cover - routers only build the four kinds
+            raise BadRequest(f"unknown operation {op.kind!r}")
+
+    @staticmethod
+    def _check_no_clash(files: dict[str, FileEntry], path: str) -> None:
+        # A file cannot also be a folder: "a" and "a/b" cannot both exist.
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in files:
+                raise BadRequest(f"{path!r} would be inside {'/'.join(parts[:i])!r}, a file")
+        prefix = path + "/"
+        if any(p.startswith(prefix) for p in files):
+            raise BadRequest(f"{path!r} is a folder in this repo")
+
+    def _insert_commit(
+        self,
+        conn: Any,
+        repo_id: int,
+        parent: str | None,
+        title: str,
+        message: str,
+        caller: TokenSpec | None,
+        files: Sequence[FileEntry],
+    ) -> str:
+        seq_row = conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM commits WHERE repo_id=?", (repo_id,)
+        ).fetchone()
+        tree = hashlib.sha1(usedforsecurity=False)
+        for entry in sorted(files, key=lambda f: f.path):
+            tree.update(f"{entry.path}\0{entry.git_oid}\n".encode())
+        seed = f"{parent}:{tree.hexdigest()}:{title}:{time.time_ns()}:{secrets.token_hex(8)}"
+        commit_id = hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
+        author = caller.user if caller else "anonymous"
+        conn.execute(
+            "INSERT INTO commits (repo_id, id, parent_id, title, message, author, created_at, seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (repo_id, commit_id, parent, title, message, author, _now(), seq_row[0]),
+        )
+        conn.executemany(
+            "INSERT INTO files (repo_id, commit_id, path, size, git_oid, sha256, lfs)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(repo_id, commit_id, f.path, f.size, f.git_oid, f.sha256, int(f.lfs)) for f in files],
+        )
+        return commit_id
+
+    # -- rules -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_write(caller: TokenSpec | None, namespace: str) -> None:
+        if caller is None:
+            raise Unauthorized("You must be authenticated to write; pass a token with write access")
+        if not caller.can_write(namespace):
+            why = "is read-only" if caller.may_see(namespace) else f"cannot write to {namespace!r}"
+            raise Forbidden(f"You don't have the rights to write to {namespace}: the token {why}")

@@ -1,0 +1,60 @@
+"""File downloads: `HEAD|GET /{[datasets/|spaces/]}{repo_id}/resolve/{revision}/{path}`.
+
+The Hub answers LFS files with a redirect to its CDN; the local Hub serves every file itself
+with the same metadata headers (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`, `X-Linked-Size`) and
+supports `Range`, which is what `hf_hub_download` needs to verify and resume.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+
+from zenml_hf_registry.hub.app import hub_of
+from zenml_hf_registry.hub.routes.repos import load_repo
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+def _resolve(request: Request, plural: str, namespace: str, name: str, rest: str) -> Response:
+    hub = hub_of(request)
+    repo = load_repo(request, plural, namespace, name)
+    revision, path = hub.repos.split_revision(repo, rest)
+    commit_id = hub.repos.resolve_revision(repo, revision)
+    entry = hub.repos.get_file(repo, commit_id, path)
+    headers = {
+        "X-Repo-Commit": commit_id,
+        "ETag": f'"{entry.etag}"',
+        "Accept-Ranges": "bytes",
+    }
+    if entry.lfs:
+        headers["X-Linked-Etag"] = f'"{entry.sha256}"'
+        headers["X-Linked-Size"] = str(entry.size)
+    blob = hub.blobs.path(entry.sha256)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(entry.size)
+        return Response(status_code=200, headers=headers, media_type="application/octet-stream")
+    hub.on_download(repo, commit_id, entry)
+    # FileResponse streams from disk in chunks and honours Range / If-Range.
+    response = FileResponse(blob, headers=headers, media_type="application/octet-stream")
+    # FileResponse derives its own ETag from the file's stat; the Hub's is the content id.
+    response.headers["ETag"] = headers["ETag"]
+    return response
+
+
+for _prefix, _plural in (("", "models"), ("/datasets", "datasets"), ("/spaces", "spaces")):
+
+    def _route(
+        request: Request, namespace: str, name: str, rest: str, _plural: str = _plural
+    ) -> Response:
+        return _resolve(request, _plural, namespace, name, rest)
+
+    router.add_api_route(
+        f"{_prefix}/{{namespace}}/{{name}}/resolve/{{rest:path}}",
+        _route,
+        methods=["GET", "HEAD"],
+        name=f"resolve_{_plural}",
+        include_in_schema=True,
+    )

@@ -1,0 +1,445 @@
+"""Uploads: preupload, the git-lfs batch API (basic and multipart), verify, and NDJSON commits.
+
+As on the Hub, LFS content PUTs and multipart completion carry no Authorization header: the
+batch response hands out URLs holding a signed ticket that names the repo, the object and an
+expiry. Tickets are signed with a key kept in the data dir, so an upload survives a restart.
+Multipart parts are kept under `multipart/` until completion, so a retried upload resumes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+
+from zenml_hf_registry.hub.app import Hub, caller_of, external_base, hub_of
+from zenml_hf_registry.hub.errors import (
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    RevisionNotFound,
+    UnprocessableEntity,
+)
+from zenml_hf_registry.hub.repos import CommitOperation, Repo, validate_path
+from zenml_hf_registry.hub.routes.repos import load_repo
+from zenml_hf_registry.hub.storage import git_blob_oid
+
+__all__ = ["TicketSigner", "router"]
+
+router = APIRouter()
+
+_TICKET_TTL = 24 * 3600
+_LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
+_SAMPLE_BYTES = 512
+
+
+class TicketSigner:
+    """Signs and checks upload tickets: `{repo, oid, size, expiry}` with an HMAC."""
+
+    def __init__(self, data_dir: Path) -> None:
+        key_file = data_dir / "ticket-key"
+        if not key_file.exists():
+            key_file.write_bytes(secrets.token_bytes(32))
+            key_file.chmod(0o600)
+        self._key = key_file.read_bytes()
+
+    def sign(self, repo: Repo, oid: str, size: int) -> str:
+        """A URL-safe ticket allowing one object's upload into one repo."""
+        claims = {"r": repo.id, "o": oid, "s": size, "e": int(time.time()) + _TICKET_TTL}
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        mac = hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{payload}.{mac}"
+
+    def check(self, ticket: str) -> tuple[int, str, int]:
+        """`(repo row id, oid, size)` of a valid ticket; 403 otherwise."""
+        payload, _, mac = ticket.partition(".")
+        expected = hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:32]
+        if not hmac.compare_digest(mac, expected):
+            raise Forbidden("invalid upload ticket")
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (ValueError, binascii.Error) as exc:
+            raise Forbidden("invalid upload ticket") from exc
+        if claims["e"] < time.time():
+            raise Forbidden("upload ticket expired; ask the batch endpoint again")
+        return int(claims["r"]), str(claims["o"]), int(claims["s"])
+
+
+def _signer(hub: Hub) -> TicketSigner:
+    return hub.tickets
+
+
+def _is_binary(sample: bytes) -> bool:
+    return b"\0" in sample
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/preupload/{revision:path}")
+def preupload(
+    request: Request,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Decide per file: regular (inline in the commit) or LFS; report the current oid if any."""
+    hub = hub_of(request)
+    repo = load_repo(request, repo_type, namespace, name, write=True)
+    try:
+        commit_id: str | None = hub.repos.resolve_revision(repo, revision)
+    except RevisionNotFound:
+        commit_id = None
+    existing = {f.path: f for f in hub.repos.list_files(repo, commit_id)} if commit_id else {}
+    files = body.get("files")
+    if not isinstance(files, list):
+        raise BadRequest("'files' must be a list")
+    answer = []
+    for item in files:
+        path = validate_path(str(item.get("path", "")))
+        size = int(item.get("size", 0))
+        if size > hub.settings.max_file_size:
+            raise PayloadTooLarge(
+                f"{path} is {size} bytes; this Hub accepts files up to {hub.settings.max_file_size}"
+            )
+        try:
+            sample = base64.b64decode(item.get("sample") or "")
+        except binascii.Error as exc:
+            raise BadRequest(f"'sample' of {path} is not base64") from exc
+        lfs = size > 0 and (
+            size >= hub.settings.lfs_threshold or _is_binary(sample[:_SAMPLE_BYTES])
+        )
+        current = existing.get(path)
+        entry: dict[str, Any] = {
+            "path": path,
+            "uploadMode": "lfs" if lfs else "regular",
+            "shouldIgnore": False,
+        }
+        if current is not None:
+            # The client compares this with its local oid to skip unchanged files:
+            # sha256 for LFS files, the git blob sha1 for regular ones.
+            entry["oid"] = current.sha256 if lfs else current.git_oid
+        answer.append(entry)
+    return {"files": answer, "commitOid": commit_id}
+
+
+def _lfs_routes(prefix: str, plural: str) -> None:
+    def batch(
+        request: Request, namespace: str, name: str, body: Annotated[dict[str, Any], Body()]
+    ) -> JSONResponse:
+        return _batch(request, plural, namespace, name, body)
+
+    def verify(
+        request: Request, namespace: str, name: str, body: Annotated[dict[str, Any], Body()]
+    ) -> dict[str, Any]:
+        return _verify(request, plural, namespace, name, body)
+
+    router.add_api_route(
+        f"{prefix}/{{namespace}}/{{name}}.git/info/lfs/objects/batch",
+        batch,
+        methods=["POST"],
+        name=f"lfs_batch_{plural}",
+    )
+    router.add_api_route(
+        f"{prefix}/{{namespace}}/{{name}}.git/info/lfs/objects/verify",
+        verify,
+        methods=["POST"],
+        name=f"lfs_verify_{plural}",
+    )
+
+
+def _batch(
+    request: Request, plural: str, namespace: str, name: str, body: dict[str, Any]
+) -> JSONResponse:
+    hub = hub_of(request)
+    operation = body.get("operation")
+    if operation not in ("upload", "download"):
+        raise BadRequest(f"unknown LFS operation {operation!r}")
+    repo = load_repo(request, plural, namespace, name, write=operation == "upload")
+    transfers = body.get("transfers") or ["basic"]
+    use_multipart = "multipart" in transfers
+    base = external_base(request)
+    signer = _signer(hub)
+    settings = hub.settings
+    objects = []
+    for obj in body.get("objects") or []:
+        oid, size = str(obj.get("oid", "")), obj.get("size")
+        if not isinstance(size, int) or size < 0 or len(oid) != 64:
+            objects.append(
+                {
+                    "oid": oid,
+                    "size": size if isinstance(size, int) else 0,
+                    "error": {"code": 422, "message": "invalid oid or size"},
+                }
+            )
+            continue
+        if size > settings.max_file_size:
+            objects.append(
+                {
+                    "oid": oid,
+                    "size": size,
+                    "error": {
+                        "code": 413,
+                        "message": f"object is larger than {settings.max_file_size} bytes",
+                    },
+                }
+            )
+            continue
+        if operation == "download":
+            objects.append(_download_action(hub, repo, base, oid, size))
+            continue
+        if hub.repos.has_lfs_object(repo, oid):
+            objects.append({"oid": oid, "size": size})  # already stored: no actions
+            continue
+        ticket = signer.sign(repo, oid, size)
+        verify = {
+            "href": f"{base}/{repo.type.url_prefix}{repo.repo_id}.git/info/lfs/objects/verify",
+            "header": {},
+        }
+        if use_multipart and size >= settings.multipart_threshold:
+            chunk = settings.multipart_chunk_size
+            parts = -(-size // chunk)
+            header: dict[str, str] = {"chunk_size": str(chunk)}
+            for number in range(1, parts + 1):
+                header[str(number)] = f"{base}/_emulator/lfs/{ticket}/part/{number}"
+            upload = {"href": f"{base}/_emulator/lfs/{ticket}/complete", "header": header}
+        else:
+            upload = {"href": f"{base}/_emulator/lfs/{ticket}"}
+        objects.append(
+            {
+                "oid": oid,
+                "size": size,
+                "authenticated": True,
+                "actions": {"upload": upload, "verify": verify},
+            }
+        )
+    transfer = "multipart" if use_multipart else "basic"
+    return JSONResponse(
+        {"transfer": transfer, "objects": objects, "hash_algo": "sha256"},
+        media_type=_LFS_MEDIA_TYPE,
+    )
+
+
+def _download_action(hub: Hub, repo: Repo, base: str, oid: str, size: int) -> dict[str, Any]:
+    if not hub.repos.has_lfs_object(repo, oid):
+        return {
+            "oid": oid,
+            "size": size,
+            "error": {"code": 404, "message": "Object does not exist"},
+        }
+    href = f"{base}/_emulator/lfs/{_signer(hub).sign(repo, oid, size)}/content"
+    return {"oid": oid, "size": size, "actions": {"download": {"href": href}}}
+
+
+def _verify(
+    request: Request, plural: str, namespace: str, name: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    hub = hub_of(request)
+    repo = load_repo(request, plural, namespace, name, write=True)
+    oid, size = str(body.get("oid", "")), body.get("size")
+    if not hub.repos.has_lfs_object(repo, oid):
+        raise UnprocessableEntity(f"LFS object {oid} was not uploaded")
+    stored = hub.blobs.path(oid).stat().st_size
+    if size is not None and stored != size:
+        raise UnprocessableEntity(f"LFS object {oid} has {stored} bytes, not {size}")
+    return {"success": True}
+
+
+for _prefix, _plural in (("", "models"), ("/datasets", "datasets"), ("/spaces", "spaces")):
+    _lfs_routes(_prefix, _plural)
+
+
+def _repo_for_ticket(hub: Hub, ticket: str) -> tuple[Repo, str, int]:
+    repo_row_id, oid, size = _signer(hub).check(ticket)
+    repo = hub.repos.get_repo_by_row_id(repo_row_id)
+    return repo, oid, size
+
+
+@router.put("/_emulator/lfs/{ticket}")
+async def upload_object(request: Request, ticket: str) -> Response:
+    """Basic transfer: the whole object in one PUT, streamed to disk and checked."""
+    hub = hub_of(request)
+    repo, oid, size = _repo_for_ticket(hub, ticket)
+    if not hub.blobs.exists(oid):
+        await hub.blobs.put_stream(
+            request.stream(), max_size=size, expected_sha256=oid, expected_size=size
+        )
+    hub.repos.add_lfs_object(repo, oid, size)
+    return Response(status_code=200)
+
+
+def _parts_dir(hub: Hub, ticket: str) -> Path:
+    _, oid, _ = _signer(hub).check(ticket)
+    key = hashlib.sha256(ticket.encode()).hexdigest()[:16]
+    return hub.settings.data_dir / "multipart" / f"{oid}-{key}"
+
+
+@router.put("/_emulator/lfs/{ticket}/part/{number}")
+async def upload_part(request: Request, ticket: str, number: int) -> Response:
+    """Multipart transfer: one part, answered with its ETag (md5, as S3)."""
+    hub = hub_of(request)
+    _, _, size = _signer(hub).check(ticket)
+    chunk = hub.settings.multipart_chunk_size
+    parts = -(-size // chunk)
+    if not 1 <= number <= parts:
+        raise BadRequest(f"part {number} is out of range 1..{parts}")
+    expected = min(chunk, size - (number - 1) * chunk)
+    folder = _parts_dir(hub, ticket)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.md5(usedforsecurity=False)
+    received = 0
+    staging = folder / f"{number}.partial"
+    with staging.open("wb") as handle:
+        async for data in request.stream():
+            received += len(data)
+            if received > expected:
+                raise PayloadTooLarge(f"part {number} exceeds its {expected} bytes")
+            digest.update(data)
+            handle.write(data)
+    if received != expected:
+        staging.unlink(missing_ok=True)
+        raise UnprocessableEntity(f"part {number} has {received} bytes, expected {expected}")
+    staging.replace(folder / str(number))
+    etag = f'"{digest.hexdigest()}"'
+    (folder / f"{number}.etag").write_text(etag)
+    return Response(status_code=200, headers={"ETag": etag})
+
+
+@router.post("/_emulator/lfs/{ticket}/complete")
+def complete_multipart(
+    request: Request, ticket: str, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Multipart completion: parts joined in order, hashed and checked against the oid."""
+    hub = hub_of(request)
+    repo, oid, size = _repo_for_ticket(hub, ticket)
+    if body.get("oid") != oid:
+        raise BadRequest("completion oid does not match the upload")
+    folder = _parts_dir(hub, ticket)
+    parts = body.get("parts") or []
+    files = []
+    for index, part in enumerate(sorted(parts, key=lambda p: int(p["partNumber"])), start=1):
+        number = int(part["partNumber"])
+        if number != index:
+            raise BadRequest(f"part {index} is missing")
+        etag_file = folder / f"{number}.etag"
+        if not etag_file.exists() or etag_file.read_text() != part.get("etag"):
+            raise BadRequest(f"part {number} was not uploaded or its etag does not match")
+        files.append(folder / str(number))
+    if not hub.blobs.exists(oid):
+        hub.blobs.concat(files, expected_sha256=oid, expected_size=size)
+    hub.repos.add_lfs_object(repo, oid, size)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"success": True}
+
+
+@router.get("/_emulator/lfs/{ticket}/content")
+def download_object(request: Request, ticket: str) -> Response:
+    """git-lfs download action target."""
+    hub = hub_of(request)
+    _, oid, _ = _signer(hub).check(ticket)
+    return FileResponse(hub.blobs.path(oid), media_type="application/octet-stream")
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/xet-write-token/{revision:path}")
+@router.get("/api/{repo_type}/{namespace}/{name}/xet-write-token/{revision:path}")
+@router.get("/api/{repo_type}/{namespace}/{name}/xet-read-token/{revision:path}")
+def xet_not_supported(repo_type: str, namespace: str, name: str, revision: str) -> Response:
+    """The local Hub speaks LFS only; say so clearly instead of a bare 404."""
+    message = "This Hub does not support Xet storage; set HF_HUB_DISABLE_XET=1 to upload over LFS"
+    return JSONResponse({"error": message}, status_code=501, headers={"X-Error-Message": message})
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/commit/{revision:path}")
+async def create_commit(
+    request: Request, repo_type: str, namespace: str, name: str, revision: str
+) -> dict[str, Any]:
+    """NDJSON commit: a header line, then file / lfsFile / deletedFile / deletedFolder lines."""
+    hub = hub_of(request)
+    repo = load_repo(request, repo_type, namespace, name, write=True)
+    if request.query_params.get("create_pr"):
+        raise BadRequest("pull requests are not supported by the local Hub")
+    header: dict[str, Any] | None = None
+    operations: list[CommitOperation] = []
+    received = 0
+    buffer = b""
+
+    def handle(line: bytes) -> None:
+        nonlocal header
+        if not line.strip():
+            return
+        try:
+            item = json.loads(line)
+            key, value = item["key"], item["value"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadRequest("malformed commit line: expected {key, value} JSON") from exc
+        if key == "header":
+            header = value
+            return
+        path = validate_path(str(value.get("path", "")))
+        if key == "file":
+            if value.get("encoding", "base64") != "base64":
+                raise BadRequest(f"unsupported encoding for {path}")
+            try:
+                data = base64.b64decode(value.get("content", ""), validate=True)
+            except binascii.Error as exc:
+                raise BadRequest(f"content of {path} is not valid base64") from exc
+            info = hub.blobs.put_bytes(data)
+            operations.append(
+                CommitOperation("file", path, info.sha256, info.size, git_blob_oid(data))
+            )
+        elif key == "lfsFile":
+            if value.get("algo", "sha256") != "sha256":
+                raise BadRequest(f"unsupported LFS hash algorithm for {path}")
+            oid = str(value.get("oid", ""))
+            size = value.get("size")
+            if size is None:
+                size = hub.repos.lfs_object_size(repo, oid)
+            operations.append(CommitOperation("lfsFile", path, oid, int(size)))
+        elif key in ("deletedFile", "deletedFolder"):
+            operations.append(CommitOperation(key, path))
+        else:
+            raise BadRequest(f"unknown commit operation {key!r}")
+
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > hub.settings.max_request_size:
+            raise PayloadTooLarge(
+                f"commit payload exceeds {hub.settings.max_request_size} bytes; "
+                "large files must go through LFS"
+            )
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            handle(line)
+    handle(buffer)
+    if header is None:
+        raise BadRequest("the commit has no header line")
+    summary = str(header.get("summary") or "").strip()
+    if not summary:
+        raise BadRequest("commit summary is empty")
+    commit_id = hub.repos.create_commit(
+        repo,
+        revision,
+        operations,
+        title=summary,
+        message=str(header.get("description") or ""),
+        parent_commit=header.get("parentCommit"),
+        caller=caller_of(request),
+    )
+    hub.on_commit(repo, commit_id)
+    base = external_base(request)
+    return {
+        "success": True,
+        "commitOid": commit_id,
+        "commitUrl": f"{base}/{repo.type.url_prefix}{repo.repo_id}/commit/{commit_id}",
+        "pullRequestUrl": None,
+    }

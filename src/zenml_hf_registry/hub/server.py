@@ -1,0 +1,121 @@
+"""Run a local Hub: in a background thread for tests and the demo, or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import uvicorn
+
+from zenml_hf_registry.hub.app import create_app
+from zenml_hf_registry.hub.settings import HubSettings, load_or_create_dev_token
+
+__all__ = ["LocalHub", "serve_forever"]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class LocalHub:
+    """A local Hub served by uvicorn in a daemon thread, on a free loopback port by default.
+
+    Use it as a context manager::
+
+        with LocalHub(HubSettings(data_dir=tmp, tokens=(spec,))) as hub:
+            api = HfApi(endpoint=hub.url, token=spec.token)
+    """
+
+    def __init__(self, settings: HubSettings, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.settings = settings
+        self.host = host
+        self._requested_port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.app = create_app(settings)
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (known once started)."""
+        if self._socket is None:
+            raise RuntimeError("the local Hub is not started")
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """The endpoint to give `HfApi(endpoint=...)` or `HF_ENDPOINT`."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> LocalHub:
+        """Bind the port, start serving and return once the server answers."""
+        self._socket = _bind(self.host, self._requested_port)
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"local-hub-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the local Hub did not start on {self.host}:{self.port}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving, wait for in-flight requests, and release the port and the database."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> LocalHub:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(
+    settings: HubSettings, host: str, port: int, echo: Callable[[str], None] = print
+) -> None:
+    """Serve in the foreground (the `hub serve` command), printing how to reach the Hub."""
+    if not settings.tokens:
+        settings = settings.model_copy(
+            update={"tokens": (load_or_create_dev_token(settings.data_dir),)}
+        )
+    sock = _bind(host, port)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    echo(f"Local Hub serving {settings.data_dir} at {url}")
+    echo(f"  HF_ENDPOINT={url}")
+    for spec in settings.tokens:
+        # The operator asked for this server's tokens; the dev token is printed once, here only.
+        echo(f"  token for {spec.user} ({spec.role.value}): {spec.token}")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        echo(f"  warning: listening on {host}; anyone who can reach it can read public repos")
+    config = uvicorn.Config(create_app(settings), log_level="info", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])

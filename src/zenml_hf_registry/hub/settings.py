@@ -1,0 +1,98 @@
+"""Settings of one local Hub: where it keeps data, whom it trusts, and its protocol limits."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["HubSettings", "TokenRole", "TokenSpec", "load_or_create_dev_token"]
+
+MiB = 1024 * 1024
+
+
+class TokenRole(StrEnum):
+    """What a token may do, as on the Hub: read everything it can see, or also write."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+class TokenSpec(BaseModel):
+    """One access token the local Hub accepts, and who it stands for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str = Field(min_length=8, repr=False, description="The bearer token's value.")
+    user: str = Field(default="dev", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+    role: TokenRole = TokenRole.WRITE
+    orgs: tuple[str, ...] = Field(default=(), description="Organizations the user belongs to.")
+
+    @classmethod
+    def parse(cls, spec: str) -> TokenSpec:
+        """Parse `TOKEN[:USER[:ROLE[:ORG,ORG...]]]`, the form the `hub serve --token` flag takes."""
+        token, _, rest = spec.partition(":")
+        user, _, rest = rest.partition(":")
+        role, _, orgs = rest.partition(":")
+        return cls(
+            token=token,
+            user=user or "dev",
+            role=TokenRole(role or TokenRole.WRITE),
+            orgs=tuple(o for o in orgs.split(",") if o),
+        )
+
+    def can_write(self, namespace: str) -> bool:
+        """Whether this token may write repos under `namespace` (its user or one of its orgs)."""
+        return self.role is TokenRole.WRITE and self.may_see(namespace)
+
+    def may_see(self, namespace: str) -> bool:
+        """Whether this token may read private repos under `namespace`."""
+        return namespace == self.user or namespace in self.orgs
+
+
+class HubSettings(BaseModel):
+    """Everything a local Hub needs to start; `create_app(settings)` takes nothing else."""
+
+    data_dir: Path = Field(description="Blobs, the metadata database and temporary uploads.")
+    tokens: tuple[TokenSpec, ...] = Field(
+        default=(), description="Accepted tokens; none means only anonymous reads of public repos."
+    )
+    lfs_threshold: int = Field(
+        default=10 * MiB,
+        ge=1,
+        description="Files at least this large go through LFS (the Hub uses 10 MB); binary "
+        "files of any size do too.",
+    )
+    multipart_chunk_size: int = Field(
+        default=64 * MiB, ge=5 * MiB, description="Part size offered for multipart LFS uploads."
+    )
+    multipart_threshold: int = Field(
+        default=128 * MiB, ge=1, description="LFS objects at least this large upload in parts."
+    )
+    max_file_size: int = Field(default=50 * 1024 * MiB, ge=1, description="Largest file accepted.")
+    max_request_size: int = Field(
+        default=256 * MiB,
+        ge=1024,
+        description="Largest non-LFS request body (commit payloads carry regular files inline).",
+    )
+    tree_page_size: int = Field(default=1000, ge=1, le=10000, description="Entries per tree page.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+def load_or_create_dev_token(data_dir: Path) -> TokenSpec:
+    """The data dir's development token, created on first start and kept across restarts."""
+    path = Path(data_dir) / "dev-token"
+    if path.exists():
+        value = path.read_text().strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = "hub_dev_" + secrets.token_urlsafe(18)
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+    return TokenSpec(token=value, user="dev", role=TokenRole.WRITE, orgs=("dev-org",))

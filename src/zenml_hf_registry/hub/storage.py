@@ -1,0 +1,244 @@
+"""Durable storage of the local Hub: content-addressed blobs plus an SQLite metadata database.
+
+Blobs live at `blobs/sha256/ab/<sha256>` and are written to `tmp/` first, hashed while they
+stream in, flushed, then renamed into place: an upload cut off half-way leaves nothing visible.
+The database holds repos, refs, commits (each with its full file table) and the LFS objects
+each repo owns. Every write goes through one lock and one transaction, so concurrent commits to
+a repo are serialized and a stale parent commit is detected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from zenml_hf_registry.hub.errors import PayloadTooLarge, UnprocessableEntity
+
+__all__ = ["BlobInfo", "BlobStore", "Database", "git_blob_oid", "lfs_pointer"]
+
+_CHUNK = 1024 * 1024
+
+_SCHEMA = """
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS repos (
+    id INTEGER PRIMARY KEY,
+    realm TEXT NOT NULL,
+    type TEXT NOT NULL,
+    namespace TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    private INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    attributes TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (realm, type, namespace, name)
+);
+CREATE TABLE IF NOT EXISTS refs (
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    commit_id TEXT NOT NULL,
+    PRIMARY KEY (repo_id, kind, name)
+);
+CREATE TABLE IF NOT EXISTS commits (
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    parent_id TEXT,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, id)
+);
+CREATE TABLE IF NOT EXISTS files (
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    commit_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    git_oid TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    lfs INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, commit_id, path)
+);
+CREATE TABLE IF NOT EXISTS lfs_objects (
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    oid TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, oid)
+);
+"""
+
+
+def git_blob_oid(data: bytes) -> str:
+    """The git object id (sha1) of a blob with these bytes, as the Hub reports for regular files."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    """The git-lfs pointer file committed in place of an LFS object."""
+    return (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+    )
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored blob: its sha256, size and git blob oid."""
+
+    sha256: str
+    size: int
+
+
+class BlobStore:
+    """Content-addressed files under `root/blobs`, written atomically through `root/tmp`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs" / "sha256"
+        self.tmp = root / "tmp"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        for leftover in self.tmp.iterdir():  # half-written uploads of a previous run
+            leftover.unlink(missing_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        """Where the blob with this sha256 lives (whether or not it exists)."""
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise UnprocessableEntity(f"invalid sha256 oid {sha256!r}")
+        return self.blobs / sha256[:2] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        """Whether a blob with this sha256 is stored."""
+        return self.path(sha256).is_file()
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        """Store `data` (small, already in memory: inline commit files)."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        target = self.path(sha256)
+        if not target.exists():
+            with self._staging() as (tmp_path, handle):
+                handle.write(data)
+                self._publish(tmp_path, handle, target)
+        return BlobInfo(sha256, len(data))
+
+    async def put_stream(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        max_size: int,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+    ) -> BlobInfo:
+        """Stream a body into the store; refuse it whole if too big or not what it claims."""
+        digest = hashlib.sha256()
+        size = 0
+        with self._staging() as (tmp_path, handle):
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_size:
+                    raise PayloadTooLarge(f"upload exceeds the {max_size} byte limit")
+                digest.update(chunk)
+                handle.write(chunk)
+            sha256 = digest.hexdigest()
+            if expected_size is not None and size != expected_size:
+                raise UnprocessableEntity(f"received {size} bytes, expected {expected_size}")
+            if expected_sha256 is not None and sha256 != expected_sha256:
+                raise UnprocessableEntity(
+                    f"content hashes to sha256:{sha256}, expected sha256:{expected_sha256}"
+                )
+            self._publish(tmp_path, handle, self.path(sha256))
+        return BlobInfo(sha256, size)
+
+    def concat(self, parts: list[Path], expected_sha256: str, expected_size: int) -> BlobInfo:
+        """Join multipart upload parts into one blob, verifying the announced oid and size."""
+        digest = hashlib.sha256()
+        size = 0
+        with self._staging() as (tmp_path, handle):
+            for part in parts:
+                with part.open("rb") as source:
+                    while chunk := source.read(_CHUNK):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        handle.write(chunk)
+            sha256 = digest.hexdigest()
+            if size != expected_size or sha256 != expected_sha256:
+                raise UnprocessableEntity(
+                    f"assembled parts give sha256:{sha256} ({size} bytes), "
+                    f"expected sha256:{expected_sha256} ({expected_size} bytes)"
+                )
+            self._publish(tmp_path, handle, self.path(sha256))
+        return BlobInfo(sha256, size)
+
+    def staging_file(self) -> Path:
+        """A fresh path under tmp/ for a multipart part; removed on restart if left behind."""
+        return self.tmp / f"part-{uuid.uuid4().hex}"
+
+    def remove_unreferenced(self, referenced: set[str]) -> int:
+        """Delete blobs no repo references any more; returns how many were removed."""
+        removed = 0
+        for shard in self.blobs.iterdir():
+            for blob in shard.iterdir():
+                if blob.name not in referenced:
+                    blob.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    @contextlib.contextmanager
+    def _staging(self) -> Iterator[tuple[Path, IO[bytes]]]:
+        tmp_path = self.tmp / f"upload-{uuid.uuid4().hex}"
+        handle = tmp_path.open("wb")
+        try:
+            yield tmp_path, handle
+        finally:
+            handle.close()
+            tmp_path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _publish(tmp_path: Path, handle: IO[bytes], target: Path) -> None:
+        handle.flush()
+        os.fsync(handle.fileno())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path.replace(target)
+
+
+class Database:
+    """The SQLite metadata database, one connection shared under a lock (the emulator's scale)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self.lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write transaction; readers see all of it or none of it."""
+        with self.lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read under the lock."""
+        with self.lock:
+            yield self._conn
+
+    def close(self) -> None:
+        """Close the connection (the server's shutdown)."""
+        with self.lock:
+            self._conn.close()
