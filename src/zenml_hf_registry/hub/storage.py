@@ -1,7 +1,7 @@
 """Durable storage of the local Hub: content-addressed blobs plus an SQLite metadata database.
 
 Blobs live at `blobs/sha256/ab/<sha256>` and are written to `tmp/` first, hashed while they
-stream in, flushed, then renamed into place: an upload cut off half-way leaves nothing visible.
+stream in, then renamed into place: an upload cut off half-way leaves nothing visible.
 The database holds repos, refs, commits (each with its full file table) and the LFS objects
 each repo owns. Every write goes through one lock and one transaction, so concurrent commits to
 a repo are serialized and a stale parent commit is detected.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import sqlite3
 import threading
 import uuid
@@ -202,8 +201,9 @@ class BlobStore:
 
     @staticmethod
     def _publish(tmp_path: Path, handle: IO[bytes], target: Path) -> None:
+        # Flushed, not fsynced: a server restart keeps everything (the OS has the pages), and
+        # the emulator trades power-loss durability for upload speed, as a dev server may.
         handle.flush()
-        os.fsync(handle.fileno())
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp_path.replace(target)
 

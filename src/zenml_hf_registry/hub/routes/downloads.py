@@ -18,6 +18,12 @@ __all__ = ["router"]
 router = APIRouter()
 
 
+class _BlobResponse(FileResponse):
+    """FileResponse with 1 MiB reads: 64 KiB reads halve throughput on large LFS files."""
+
+    chunk_size = 1024 * 1024
+
+
 def _resolve(request: Request, plural: str, namespace: str, name: str, rest: str) -> Response:
     hub = hub_of(request)
     repo = load_repo(request, plural, namespace, name)
@@ -38,7 +44,7 @@ def _resolve(request: Request, plural: str, namespace: str, name: str, rest: str
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
     hub.on_download(repo, commit_id, entry)
     # FileResponse streams from disk in chunks and honours Range / If-Range.
-    response = FileResponse(blob, headers=headers, media_type="application/octet-stream")
+    response = _BlobResponse(blob, headers=headers, media_type="application/octet-stream")
     # FileResponse derives its own ETag from the file's stat; the Hub's is the content id.
     response.headers["ETag"] = headers["ETag"]
     return response
