@@ -8,6 +8,7 @@ notes the realm, and every URL the server hands out keeps the prefix.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import uuid
@@ -23,12 +24,14 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zenml_hf_registry.hub.errors import HubError
+from zenml_hf_registry.hub.faults import FaultRule, Faults
 from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoBackend
 from zenml_hf_registry.hub.settings import HubSettings, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database
 
 if TYPE_CHECKING:
     from zenml_hf_registry.hub.routes.uploads import TicketSigner
+    from zenml_hf_registry.hub.spaces.manager import SpaceManager
 
 __all__ = ["Hub", "create_app", "hub_of"]
 
@@ -83,7 +86,9 @@ class Hub:
     blobs: BlobStore
     repos: RepoBackend
     tickets: TicketSigner
+    spaces: SpaceManager
     stats: HubStats = field(default_factory=HubStats)
+    faults: Faults = field(default_factory=Faults)
     commit_listeners: list[CommitListener] = field(default_factory=list)
     download_listeners: list[DownloadListener] = field(default_factory=list)
 
@@ -126,16 +131,19 @@ def caller_of(request: Request) -> TokenSpec | None:
 
 
 class _PrefixAndRequestId:
-    """Strip registry prefixes into a realm, stamp `X-Request-Id`, count requests per route."""
+    """Strip registry prefixes into a realm, stamp `X-Request-Id`, count requests per route,
+    and apply injected faults."""
 
-    def __init__(self, app: ASGIApp, stats: HubStats) -> None:
+    def __init__(self, app: ASGIApp, stats: HubStats, faults: Faults) -> None:
         self.app = app
         self.stats = stats
+        self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        fault = self.faults.take(scope["method"], scope["path"])
         match = _PREFIX_RE.match(scope["path"])
         if match and match["org"] not in _RESERVED_ORGS:
             prefix = match.group(0)
@@ -164,7 +172,29 @@ class _PrefixAndRequestId:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, send_with_id)
+            if fault is not None and fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault is not None and fault.action == "status":
+                message = f"injected fault: HTTP {fault.status}"
+                response = JSONResponse(
+                    {"error": message},
+                    status_code=fault.status,
+                    headers={"X-Error-Message": message},
+                )
+                await response(scope, counting_receive, send_with_id)
+            elif fault is not None and fault.action == "drop":
+                await counting_receive()  # take part of the request, then hang up mid-response
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [(b"content-length", b"4096")],
+                    }
+                )
+                await send_with_id({"type": "http.response.body", "body": b"{", "more_body": True})
+                raise ConnectionAbortedError("injected fault: connection dropped")
+            else:
+                await self.app(scope, counting_receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unrouted>"
@@ -177,22 +207,35 @@ def _error_response(exc: HubError) -> JSONResponse:
 
 def create_app(settings: HubSettings) -> FastAPI:
     """Build the app for these settings; state lives under `settings.data_dir`."""
-    from zenml_hf_registry.hub.routes import downloads, repos, uploads
+    from zenml_hf_registry.hub.routes import downloads, repos, spaces, uploads
+    from zenml_hf_registry.hub.spaces.manager import SpaceManager
+    from zenml_hf_registry.hub.spaces.runtimes import DockerRuntime, ProcessRuntime, Runtime
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # Space secrets are stored here
     db = Database(settings.data_dir / "hub.sqlite3")
     blobs = BlobStore(settings.data_dir)
+    repo_backend = RepoBackend(db, blobs, settings.tokens)
+    runtime: Runtime = (
+        DockerRuntime()
+        if settings.space_runtime == "docker"
+        else ProcessRuntime(settings.space_workdir)
+    )
     hub = Hub(
         settings=settings,
         db=db,
         blobs=blobs,
-        repos=RepoBackend(db, blobs, settings.tokens),
+        repos=repo_backend,
         tickets=uploads.TicketSigner(settings.data_dir),
+        spaces=SpaceManager(settings, repo_backend, blobs, runtime),
     )
+    hub.commit_listeners.append(hub.spaces.on_commit)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        hub.spaces.resume()
         yield
+        hub.spaces.shutdown()
         db.close()
 
     app = FastAPI(
@@ -224,6 +267,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.include_router(repos.router)
     app.include_router(uploads.router)
     app.include_router(downloads.router)
+    app.include_router(spaces.router)
 
     @app.get("/_emulator/stats", include_in_schema=False)
     def stats() -> dict[str, Any]:
@@ -234,5 +278,19 @@ def create_app(settings: HubSettings) -> FastAPI:
         hub.stats.reset()
         return {}
 
-    app.add_middleware(_PrefixAndRequestId, stats=hub.stats)
+    @app.post("/_emulator/faults", include_in_schema=False)
+    def add_fault(rule: FaultRule) -> dict[str, Any]:
+        hub.faults.add(rule)
+        return {"pending": hub.faults.pending()}
+
+    @app.get("/_emulator/faults", include_in_schema=False)
+    def list_faults() -> dict[str, Any]:
+        return {"pending": hub.faults.pending(), "fired": hub.faults.fired}
+
+    @app.delete("/_emulator/faults", include_in_schema=False)
+    def clear_faults() -> dict[str, Any]:
+        hub.faults.clear()
+        return {"pending": []}
+
+    app.add_middleware(_PrefixAndRequestId, stats=hub.stats, faults=hub.faults)
     return app

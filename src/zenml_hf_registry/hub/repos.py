@@ -306,6 +306,10 @@ class RepoBackend:
             raise RepoNotFound("the repo of this upload no longer exists")
         return self._repo_from_row(row)
 
+    def refresh(self, repo: Repo) -> Repo:
+        """The repo as stored now (attributes change under Space operations)."""
+        return self.get_repo_by_row_id(repo.id)
+
     @staticmethod
     def _repo_from_row(row: Any) -> Repo:
         return Repo(
@@ -349,6 +353,14 @@ class RepoBackend:
                 "UPDATE repos SET attributes=? WHERE id=?", (json.dumps(attributes), repo.id)
             )
         return Repo(**{**repo.__dict__, "attributes": attributes})
+
+    def list_all_repos(self, repo_type: RepoType) -> list[Repo]:
+        """Every repo of a type in every realm (the server's own bookkeeping, no caller)."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM repos WHERE type=? ORDER BY id", (repo_type.value,)
+            ).fetchall()
+        return [self._repo_from_row(row) for row in rows]
 
     def list_repos(self, realm: str, repo_type: RepoType, caller: TokenSpec | None) -> list[Repo]:
         """Repos of a type the caller may see, oldest first."""

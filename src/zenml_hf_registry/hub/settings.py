@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -81,6 +82,25 @@ class HubSettings(BaseModel):
         description="Largest non-LFS request body (commit payloads carry regular files inline).",
     )
     tree_page_size: int = Field(default=1000, ge=1, le=10000, description="Entries per tree page.")
+    space_runtime: Literal["process", "docker"] = Field(
+        default="process",
+        description="How Spaces run: local processes (no Docker needed) or Docker containers.",
+    )
+    space_workdir: Path | None = Field(
+        default=None,
+        description="Working directory of process-runtime Spaces; default: the Space's files.",
+    )
+    space_host: str = Field(default="127.0.0.1", description="Interface Space gateways bind.")
+    space_startup_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Cap on the README's startup_duration_timeout (seconds); short in tests.",
+    )
+    space_build_delay: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds every build stays in BUILDING, to observe or race the stage.",
+    )
 
     @field_validator("data_dir")
     @classmethod

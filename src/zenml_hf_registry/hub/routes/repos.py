@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from zenml_hf_registry.hub.app import caller_of, external_base, hub_of, realm_of
 from zenml_hf_registry.hub.errors import BadRequest, Conflict, EntryNotFound, RepoNotFound
 from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoType
+from zenml_hf_registry.hub.spaces.manager import validate_hardware, validate_storage
 
 __all__ = ["load_repo", "repo_url", "router"]
 
@@ -90,12 +92,14 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
             name,
             private=private,
             caller=caller_of(request),
-            attributes={"sdk": body.get("sdk")} if repo_type is RepoType.SPACE else {},
+            attributes=_space_attributes(body) if repo_type is RepoType.SPACE else {},
             initial_files=hub.repos.default_initial_files(repo_type),
         )
     except Conflict as exc:
         url = f"{external_base(request)}/{repo_type.url_prefix}{namespace}/{name}"
         raise Conflict(exc.message, url=url) from exc
+    if repo.type is RepoType.SPACE:
+        hub.spaces.on_created(repo)
     return JSONResponse(
         {"url": repo_url(request, repo), "name": repo.repo_id, "id": _object_id(repo)}
     )
@@ -107,6 +111,7 @@ def delete_repo(request: Request, body: JsonBody) -> Response:
     repo_type = RepoType(body.get("type") or "model")
     namespace, name = _split_repo_id(body)
     repo = load_repo(request, f"{repo_type.value}s", namespace, name, write=True)
+    hub_of(request).spaces.on_delete(repo)
     hub_of(request).repos.delete_repo(repo)
     return Response("OK", media_type="text/plain")
 
@@ -119,7 +124,43 @@ def update_repo_settings(
     repo = load_repo(request, repo_type, namespace, name, write=True)
     private = _private_from(body)
     hub_of(request).repos.update_repo_settings(repo, private=private)
+    hub_of(request).spaces.on_visibility(hub_of(request).repos.refresh(repo))
     return {"private": repo.private if private is None else private}
+
+
+def _keyed(items: Any, what: str) -> dict[str, dict[str, Any]]:
+    """`[{key, value, description?}]` from create_repo -> the stored `{key: {...}}` form."""
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise BadRequest(f"'{what}' must be a list of {{key, value}} objects")
+    stored: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+            raise BadRequest(f"each of '{what}' needs a 'key'")
+        stored[item["key"]] = {
+            "value": str(item.get("value", "")),
+            "description": item.get("description"),
+            "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        }
+    return stored
+
+
+def _space_attributes(body: dict[str, Any]) -> dict[str, Any]:
+    """Validate the Space fields of a create_repo body before anything is created."""
+    sdk = body.get("sdk")
+    if sdk is not None and sdk != "docker":
+        raise BadRequest(f"sdk {sdk!r} is not supported by the local Hub: use docker")
+    attributes: dict[str, Any] = {"sdk": "docker", "builds": 0, "restarts": 0}
+    if body.get("hardware") is not None:
+        attributes["hardware"] = validate_hardware(body["hardware"])
+    if body.get("sleepTimeSeconds") is not None:
+        attributes["sleepTime"] = int(body["sleepTimeSeconds"])
+    if body.get("storageTier") is not None:
+        attributes["storage"] = validate_storage(body["storageTier"])
+    attributes["secrets"] = _keyed(body.get("secrets"), "secrets")
+    attributes["variables"] = _keyed(body.get("variables"), "variables")
+    return attributes
 
 
 def _object_id(repo: Repo) -> str:
@@ -161,6 +202,16 @@ def repo_info_body(request: Request, repo: Repo, revision: str) -> dict[str, Any
     }
     if repo.type is RepoType.MODEL:
         body["modelId"] = repo.repo_id
+    if repo.type is RepoType.SPACE:
+        spaces = hub.spaces
+        body.update(
+            {
+                "sdk": repo.attributes.get("sdk") or "docker",
+                "subdomain": f"{repo.namespace}-{repo.name}".lower().replace(".", "-"),
+                "host": spaces.host_url(repo),
+                "runtime": spaces.runtime_info(repo),
+            }
+        )
     return body
 
 

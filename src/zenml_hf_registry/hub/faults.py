@@ -1,0 +1,85 @@
+"""Fault injection: make the next N requests matching a method and a path pattern misbehave.
+
+Rules are set over HTTP (`POST /_emulator/faults`) so tests and benchmarks of any process can
+use them. A rule answers with a chosen status (and `X-Error-Message`), waits before answering
+normally, or drops the connection half-way through a response.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+__all__ = ["FaultRule", "Faults"]
+
+
+class FaultRule(BaseModel):
+    """One rule; `times` requests are affected, then it is spent."""
+
+    method: str = Field(default="*", description="HTTP method, or * for any.")
+    path: str = Field(description="Regular expression searched in the request path.")
+    times: int = Field(default=1, ge=1, le=10_000)
+    action: Literal["status", "delay", "drop"] = "status"
+    status: int = Field(default=503, ge=400, le=599)
+    delay: float = Field(default=0.0, ge=0, le=120, description="Seconds to wait first.")
+
+    @field_validator("path")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
+@dataclass
+class _Armed:
+    rule: FaultRule
+    pattern: re.Pattern[str]
+    left: int
+
+
+class Faults:
+    """The armed rules of one server; thread-safe."""
+
+    def __init__(self) -> None:
+        self._rules: list[_Armed] = []
+        self._lock = threading.Lock()
+        self.fired = 0
+
+    def add(self, rule: FaultRule) -> None:
+        """Arm a rule."""
+        with self._lock:
+            self._rules.append(_Armed(rule, re.compile(rule.path), rule.times))
+
+    def clear(self) -> None:
+        """Disarm every rule."""
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The first live rule matching this request, spending one of its uses."""
+        if path.startswith("/_emulator/faults"):
+            return None
+        with self._lock:
+            for armed in self._rules:
+                if (
+                    armed.left > 0
+                    and armed.rule.method in ("*", method.upper())
+                    and armed.pattern.search(path)
+                ):
+                    armed.left -= 1
+                    self.fired += 1
+                    return armed.rule
+            self._rules = [a for a in self._rules if a.left > 0]
+        return None
+
+    def pending(self) -> list[dict[str, object]]:
+        """Rules with uses left."""
+        with self._lock:
+            return [{**a.rule.model_dump(), "left": a.left} for a in self._rules if a.left > 0]

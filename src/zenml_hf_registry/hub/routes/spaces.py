@@ -1,0 +1,217 @@
+"""Space routes: runtime, hardware, sleep time, pause/restart, storage, secrets, variables, logs.
+
+Plus the emulator-only `/_emulator/spaces/...` routes: build/restart counters and forcing a stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import StreamingResponse
+
+from zenml_hf_registry.hub.app import hub_of
+from zenml_hf_registry.hub.errors import BadRequest
+from zenml_hf_registry.hub.repos import Repo
+from zenml_hf_registry.hub.routes.repos import load_repo
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+JsonBody = Annotated[dict[str, Any], Body()]
+_PREFIX = "/api/spaces/{namespace}/{name}"
+
+
+def _space(request: Request, namespace: str, name: str, *, write: bool = False) -> Repo:
+    return load_repo(request, "spaces", namespace, name, write=write)
+
+
+def _runtime(request: Request, repo: Repo) -> dict[str, Any]:
+    return hub_of(request).spaces.runtime_info(hub_of(request).repos.refresh(repo))
+
+
+@router.get(f"{_PREFIX}/runtime")
+def get_space_runtime(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """`HfApi.get_space_runtime`."""
+    return _runtime(request, _space(request, namespace, name))
+
+
+@router.post(f"{_PREFIX}/hardware")
+def request_space_hardware(
+    request: Request, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """`HfApi.request_space_hardware`: `{flavor, sleepTimeSeconds?}`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.request_hardware(repo, body.get("flavor"), body.get("sleepTimeSeconds"))
+    return _runtime(request, repo)
+
+
+@router.post(f"{_PREFIX}/sleeptime")
+def set_space_sleep_time(
+    request: Request, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """`HfApi.set_space_sleep_time`: `{seconds}`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.set_sleep_time(repo, body.get("seconds"))
+    return _runtime(request, repo)
+
+
+@router.post(f"{_PREFIX}/pause")
+def pause_space(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """`HfApi.pause_space`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.pause(repo)
+    return {**_runtime(request, repo), "stage": "PAUSED"}
+
+
+@router.post(f"{_PREFIX}/restart")
+def restart_space(
+    request: Request, namespace: str, name: str, factory: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    """`HfApi.restart_space(factory_reboot=...)`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.restart(repo, factory=factory in ("true", "1"))
+    return _runtime(request, repo)
+
+
+@router.post(f"{_PREFIX}/storage")
+def request_space_storage(
+    request: Request, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """Persistent storage `{tier}` (the endpoint huggingface_hub 1.x called)."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.set_storage(repo, body.get("tier"))
+    return _runtime(request, repo)
+
+
+@router.delete(f"{_PREFIX}/storage")
+def delete_space_storage(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """Remove persistent storage."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.delete_storage(repo)
+    return _runtime(request, repo)
+
+
+@router.get(f"{_PREFIX}/secrets")
+def list_space_secrets(request: Request, namespace: str, name: str) -> list[dict[str, Any]]:
+    """Secret keys and dates, never values."""
+    repo = _space(request, namespace, name, write=True)
+    return hub_of(request).spaces.list_secrets(repo)
+
+
+@router.post(f"{_PREFIX}/secrets")
+def add_space_secret(request: Request, namespace: str, name: str, body: JsonBody) -> dict[str, Any]:
+    """`HfApi.add_space_secret`: `{key, value, description?}`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.add_secret(
+        repo, body.get("key"), body.get("value", ""), body.get("description")
+    )
+    return {}
+
+
+@router.delete(f"{_PREFIX}/secrets")
+def delete_space_secret(
+    request: Request, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """`HfApi.delete_space_secret`: `{key}`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.delete_secret(repo, body.get("key"))
+    return {}
+
+
+@router.get(f"{_PREFIX}/variables")
+def get_space_variables(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """`HfApi.get_space_variables`: the whole dict."""
+    repo = _space(request, namespace, name, write=True)
+    return hub_of(request).spaces.get_variables(repo)
+
+
+@router.post(f"{_PREFIX}/variables")
+def add_space_variable(
+    request: Request, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """`HfApi.add_space_variable`: returns the whole dict."""
+    repo = _space(request, namespace, name, write=True)
+    spaces = hub_of(request).spaces
+    spaces.add_variable(repo, body.get("key"), body.get("value", ""), body.get("description"))
+    return spaces.get_variables(hub_of(request).repos.refresh(repo))
+
+
+@router.delete(f"{_PREFIX}/variables")
+def delete_space_variable(
+    request: Request, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """`HfApi.delete_space_variable`: returns the whole dict."""
+    repo = _space(request, namespace, name, write=True)
+    spaces = hub_of(request).spaces
+    spaces.delete_variable(repo, body.get("key"))
+    return spaces.get_variables(hub_of(request).repos.refresh(repo))
+
+
+@router.get(f"{_PREFIX}/logs/{{kind}}")
+async def space_logs(
+    request: Request,
+    namespace: str,
+    name: str,
+    kind: str,
+    tail: Annotated[int | None, Query(ge=1)] = None,
+) -> StreamingResponse:
+    """`HfApi.fetch_space_logs`: SSE events `data: {"data": line, "timestamp": ...}`.
+
+    The stream replays the buffered lines, then follows while the build or run goes on, and
+    ends when it does. Empty `data:` keep-alives are sent every 15 s, as the Hub does.
+    """
+    if kind not in ("build", "run"):
+        raise BadRequest(f"unknown log kind {kind!r}: use build or run")
+    repo = _space(request, namespace, name)
+    buffer = hub_of(request).spaces.logs(repo, kind)
+
+    async def events() -> AsyncIterator[bytes]:
+        seq = 0
+        first = buffer.since(0, tail=tail)
+        phase = buffer.phase
+        idle = 0.0
+        for line in first:
+            seq = line.seq
+            yield _event(line.text, line.timestamp)
+        while buffer.is_open and buffer.phase == phase:
+            if await request.is_disconnected():
+                return
+            await asyncio.to_thread(buffer.wait, seq, 0.5)
+            lines = buffer.since(seq)
+            for line in lines:
+                seq = line.seq
+                yield _event(line.text, line.timestamp)
+            idle = 0.0 if lines else idle + 0.5
+            if idle >= 15:
+                idle = 0.0
+                yield b"data:\n\n"
+        for line in buffer.since(seq):
+            yield _event(line.text, line.timestamp)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _event(text: str, timestamp: str) -> bytes:
+    return b"data: " + json.dumps({"data": text, "timestamp": timestamp}).encode() + b"\n\n"
+
+
+@router.get("/_emulator/spaces/{namespace}/{name}", include_in_schema=False)
+def space_counters(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """Emulator-only: builds and restarts so far, stage, app URL."""
+    repo = _space(request, namespace, name)
+    return hub_of(request).spaces.counters(repo)
+
+
+@router.post("/_emulator/spaces/{namespace}/{name}/stage", include_in_schema=False)
+def force_space_stage(
+    request: Request, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """Emulator-only fault injection: report `{stage, errorMessage?}` from now on."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.force_stage(repo, str(body.get("stage")), body.get("errorMessage"))
+    return _runtime(request, repo)
