@@ -58,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             connection.request(self.command, self.path, body=body, headers=headers)
             upstream = connection.getresponse()
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             self._reply(502, f"the app did not answer: {exc}")
             return
         try:
@@ -76,7 +76,8 @@ class _Handler(BaseHTTPRequestHandler):
             while chunk := upstream.read1(64 * 1024) if self.command != "HEAD" else b"":
                 self.wfile.write(chunk)
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except (OSError, http.client.HTTPException):
+            # The client left, or the app went away mid-response (a restart): hang up.
             self.close_connection = True
         finally:
             connection.close()
