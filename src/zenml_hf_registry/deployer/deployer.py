@@ -1,0 +1,420 @@
+"""The Hugging Face deployer: ZenML's `ContainerizedDeployer` hooks over `SpaceOperator`.
+
+The `do_*` methods translate between ZenML objects and the plain Space classes in `space.py`;
+the Space logic itself lives there. Errors of the Hub become ZenML `DeployerError`s here, and
+only here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, cast
+
+import requests
+from pydantic import BaseModel, Field
+from zenml.client import Client
+from zenml.deployers.containerized_deployer import ContainerizedDeployer
+from zenml.deployers.exceptions import (
+    DeployerError,
+    DeploymentDeprovisionError,
+    DeploymentNotFoundError,
+    DeploymentProvisionError,
+)
+from zenml.deployers.server.entrypoint_configuration import DEPLOYMENT_ID_OPTION
+from zenml.enums import DeploymentStatus
+from zenml.logger import get_logger
+from zenml.models import DeploymentOperationalState, DeploymentResponse, DeploymentUpdate
+from zenml.stack.stack_validator import StackValidator
+
+from zenml_hf_registry._version import __version__
+from zenml_hf_registry.deployer.entrypoint import APP_PORT_ENV, SpaceEntrypointConfiguration
+from zenml_hf_registry.deployer.naming import space_id_for
+from zenml_hf_registry.deployer.space import (
+    SpaceOperator,
+    SpaceSpec,
+    plan_space,
+    secret_digest,
+)
+from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
+from zenml_hf_registry.errors import HfRegistryError
+from zenml_hf_registry.flavors import HuggingFaceDeployerConfig, HuggingFaceDeployerSettings
+from zenml_hf_registry.hub_client import hub_errors, make_api
+
+if TYPE_CHECKING:
+    from zenml.config.base_settings import BaseSettings
+    from zenml.stack import Stack
+
+__all__ = ["HuggingFaceDeployer", "SpaceMetadata"]
+
+logger = get_logger(__name__)
+
+_LOG_LINES_ON_ERROR = 20
+
+
+class SpaceMetadata(BaseModel):
+    """What the deployer records about a deployment's Space (never secret values)."""
+
+    space_id: str
+    endpoint: str
+    space_url: str = Field(description="The Space's page on the Hub.")
+    app_url: str | None = None
+    private: bool = False
+    stage: str | None = None
+    hardware: str | None = None
+    storage: str | None = None
+    error_message: str | None = None
+    last_log_lines: list[str] = Field(default_factory=list)
+    secret_digests: dict[str, str] = Field(default_factory=dict)
+    managed_variables: list[str] = Field(default_factory=list)
+    image: str | None = None
+    stale_space_ids: list[str] = Field(
+        default_factory=list, description="Spaces of an earlier name, deleted after a rename."
+    )
+
+    @classmethod
+    def from_deployment(cls, deployment: DeploymentResponse) -> SpaceMetadata | None:
+        """The metadata recorded on a deployment, or None before its first provision."""
+        raw = deployment.deployment_metadata or {}
+        return cls.model_validate(raw) if raw.get("space_id") else None
+
+
+class HuggingFaceDeployer(ContainerizedDeployer):
+    """Deploys pipelines as Hugging Face Docker Spaces."""
+
+    @property
+    def config(self) -> HuggingFaceDeployerConfig:
+        """The component's configuration."""
+        return cast(HuggingFaceDeployerConfig, self._config)
+
+    @property
+    def settings_class(self) -> type[BaseSettings] | None:
+        """Per-pipeline settings."""
+        return HuggingFaceDeployerSettings
+
+    @property
+    def requirements(self) -> set[str]:
+        """What the deployment image needs: this plugin (and through it huggingface_hub),
+        never the whole Hugging Face integration (transformers, torch, ...)."""
+        requirements = {
+            r for r in super().requirements if not r.startswith(("transformers", "torch"))
+        }
+        requirements.add(f"zenml-hf-registry=={__version__}")
+        return requirements
+
+    @property
+    def validator(self) -> StackValidator | None:
+        """Checks that a token source is configured."""
+
+        def _validate(stack: Stack) -> tuple[bool, str]:
+            if not (self.config.token or self.config.secret_name):
+                return False, (
+                    "The Hugging Face deployer needs a token: register it with "
+                    "--token='{{hf_token.token}}' or --secret_name=hf_token (a ZenML secret "
+                    "with the key `token`)."
+                )
+            return True, ""
+
+        return StackValidator(custom_validation_function=_validate)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        if self.config.token:
+            return self.config.token
+        if self.config.secret_name:
+            try:
+                secret = Client().get_secret(self.config.secret_name)
+            except KeyError as exc:
+                raise DeployerError(
+                    f"The ZenML secret {self.config.secret_name!r} does not exist; create it "
+                    f"with `zenml secret create {self.config.secret_name} --token=<HF token>`."
+                ) from exc
+            token = secret.secret_values.get("token")
+            if not token:
+                raise DeployerError(
+                    f"The ZenML secret {self.config.secret_name!r} has no key `token`."
+                )
+            return str(token)
+        raise DeployerError(
+            "No Hugging Face token configured: set `token` or `secret_name` on the deployer."
+        )
+
+    def _operator(self) -> SpaceOperator:
+        return SpaceOperator(make_api(self.config.endpoint, self._token()))
+
+    @contextmanager
+    def _translate(self, error: type[DeployerError] = DeployerError) -> Iterator[None]:
+        try:
+            yield
+        except HfRegistryError as exc:
+            raise error(str(exc)) from exc
+
+    def _namespace(self, operator: SpaceOperator) -> str:
+        with hub_errors(operator.endpoint, "checking the Hugging Face token"):
+            identity = operator.api.whoami()
+        return self.config.organization or str(identity["name"])
+
+    def _settings(self, deployment: DeploymentResponse) -> HuggingFaceDeployerSettings:
+        if deployment.snapshot is None:
+            raise DeployerError(f"Deployment {deployment.name} has no snapshot")
+        return cast(HuggingFaceDeployerSettings, self.get_settings(deployment.snapshot))
+
+    def _space_files(
+        self, deployment: DeploymentResponse, image: str, settings: HuggingFaceDeployerSettings
+    ) -> dict[str, bytes]:
+        short_description = f"ZenML pipeline deployment {deployment.name}"[:60]
+        readme = (
+            "---\n"
+            f"title: {json.dumps(deployment.name)}\n"
+            "emoji: 🧘\n"
+            "colorFrom: purple\n"
+            "colorTo: indigo\n"
+            "sdk: docker\n"
+            f"app_port: {settings.app_port}\n"
+            f"short_description: {json.dumps(short_description)}\n"
+            "tags:\n  - zenml\n"
+            "---\n\n"
+            f"# {deployment.name}\n\n"
+            "A ZenML pipeline served by ZenML's deployment app. Invoke it with "
+            f"`zenml deployment invoke {deployment.name}`.\n"
+        )
+        entrypoint = SpaceEntrypointConfiguration.get_entrypoint_command()
+        arguments = SpaceEntrypointConfiguration.get_entrypoint_arguments(
+            **{DEPLOYMENT_ID_OPTION: deployment.id}
+        )
+        dockerfile = (
+            f"FROM {image}\n"
+            "USER 1000\n"
+            f"ENV {APP_PORT_ENV}={settings.app_port}\n"
+            f"ENTRYPOINT {json.dumps(entrypoint)}\n"
+            f"CMD {json.dumps(arguments)}\n"
+        )
+        return {"README.md": readme.encode(), "Dockerfile": dockerfile.encode()}
+
+    def _record(self, deployment: DeploymentResponse, metadata: SpaceMetadata) -> None:
+        # Written before anything is created, so a failure half-way still leaves a record
+        # from which `zenml deployment delete` finds (and removes) the Space.
+        Client().zen_store.update_deployment(
+            deployment.id, DeploymentUpdate(deployment_metadata=metadata.model_dump())
+        )
+
+    # -- the do_* hooks --------------------------------------------------------------------
+
+    def do_provision_deployment(
+        self,
+        deployment: DeploymentResponse,
+        stack: Stack,
+        environment: dict[str, str],
+        secrets: dict[str, str],
+        timeout: int,
+    ) -> DeploymentOperationalState:
+        """Create or update the deployment's Space with the fewest restarts.
+
+        Everything is validated before any side effect: the token (whoami), the Space id and
+        the image. ZenML's environment goes in as Space secrets, never public variables.
+
+        Args:
+            deployment: The deployment.
+            stack: The stack it runs on.
+            environment: ZenML environment (store URL, ids...): set as Space secrets.
+            secrets: ZenML secrets (API token): set as Space secrets.
+            timeout: Unused: the base class polls the state.
+
+        Returns:
+            The state after the changes were sent (usually PENDING while the Space builds).
+        """
+        settings = self._settings(deployment)
+        with self._translate(DeploymentProvisionError):
+            operator = self._operator()
+            token = self._token()
+            namespace = self._namespace(operator)
+            space_id = space_id_for(
+                namespace, self.config.space_prefix, deployment.name, deployment.id
+            )
+            image = self.get_image(deployment.snapshot)  # type: ignore[arg-type]
+            previous = SpaceMetadata.from_deployment(deployment)
+            spec = SpaceSpec(
+                space_id=space_id,
+                private=settings.private,
+                hardware=settings.space_hardware,
+                storage=settings.space_storage,
+                sleep_time=settings.sleep_time,
+                files=self._space_files(deployment, image, settings),
+                secrets={**environment, **secrets, **settings.space_secrets},
+                variables=dict(settings.environment),
+            )
+            known = previous if previous is not None and previous.space_id == space_id else None
+            stale = sorted(
+                set(previous.stale_space_ids if previous else ())
+                | ({previous.space_id} if previous is not None and known is None else set())
+            )
+            observed = operator.observe(space_id)
+            plan = plan_space(
+                spec,
+                observed,
+                managed_secrets=known.secret_digests if known else {},
+                managed_variables=frozenset(known.managed_variables if known else ()),
+                salt=token,
+            )
+            digests = {
+                key: secret_digest(key, value, token)
+                if plan.create or key in plan.set_secrets
+                else (known.secret_digests.get(key, "") if known else "")
+                for key, value in spec.secrets.items()
+            }
+            metadata = SpaceMetadata(
+                space_id=space_id,
+                endpoint=self.config.endpoint,
+                space_url=f"{self.config.endpoint}/spaces/{space_id}",
+                app_url=observed.host if observed else None,
+                private=settings.private,
+                image=image,
+                secret_digests=digests,
+                managed_variables=sorted(spec.variables),
+                stale_space_ids=stale,
+            )
+            self._record(deployment, metadata)
+            logger.info("Space %s: %s", space_id, plan.summary())
+            operator.apply(spec, plan, commit_message=f"Deploy {deployment.name} ({image})")
+            for old_id in stale:
+                # A renamed deployment or prefix must not leave the old Space running.
+                logger.info("Deleting the previous Space %s", old_id)
+                operator.delete(old_id)
+            metadata.stale_space_ids = []
+        state = self.do_get_deployment_state(
+            deployment.model_copy(update={"deployment_metadata": metadata.model_dump()})
+        )
+        if not plan.is_empty and state.status is DeploymentStatus.RUNNING:
+            state.status = DeploymentStatus.PENDING  # the change has not rolled out yet
+        return state
+
+    def do_get_deployment_state(self, deployment: DeploymentResponse) -> DeploymentOperationalState:
+        """Map the Space's stage to a deployment status, keeping all metadata.
+
+        Args:
+            deployment: The deployment.
+
+        Returns:
+            The operational state; RUNNING only once the app answers its health check.
+
+        Raises:
+            DeploymentNotFoundError: only when the Space is really gone.
+        """
+        metadata = SpaceMetadata.from_deployment(deployment)
+        if metadata is None:
+            raise DeploymentNotFoundError(f"Deployment {deployment.name} has no Space yet")
+        operator = SpaceOperator(make_api(metadata.endpoint, self._token()))
+        from huggingface_hub.errors import RepositoryNotFoundError
+
+        try:
+            with self._translate():
+                runtime, host = operator.runtime(metadata.space_id)
+        except RepositoryNotFoundError as exc:
+            raise DeploymentNotFoundError(
+                f"Space {metadata.space_id} does not exist any more"
+            ) from exc
+        stage = str(runtime.stage)
+        metadata.stage = stage
+        metadata.app_url = host or metadata.app_url
+        metadata.hardware = runtime.hardware or runtime.requested_hardware
+        metadata.storage = runtime.storage
+        metadata.error_message = runtime.raw.get("errorMessage")
+        status = deployment_status(stage)
+        if stage in FAILED:
+            metadata.last_log_lines = self._last_lines(operator, metadata.space_id, stage)
+        elif stage in STOPPED:
+            metadata.error_message = (
+                f"The Space is {stage.lower()}; `zenml deployment provision "
+                f"{deployment.name}` restarts it."
+            )
+        else:
+            metadata.last_log_lines = []
+        return DeploymentOperationalState(
+            status=status, url=metadata.app_url, metadata=metadata.model_dump()
+        )
+
+    def _last_lines(self, operator: SpaceOperator, space_id: str, stage: str) -> list[str]:
+        try:
+            with self._translate():
+                lines = list(operator.logs(space_id, build=stage != "RUNTIME_ERROR", follow=False))
+        except DeployerError:
+            return []
+        return lines[-_LOG_LINES_ON_ERROR:]
+
+    def _check_deployment_health(self, deployment: DeploymentResponse) -> bool:
+        """The app's /health, through the Hub's gate with the HF token for private Spaces."""
+        metadata = SpaceMetadata.from_deployment(deployment)
+        if metadata is None or deployment.snapshot is None or not deployment.url:
+            return False
+        settings = deployment.snapshot.pipeline_configuration.deployment_settings
+        path = f"{settings.root_url_path}{settings.api_url_path}{settings.health_url_path}"
+        headers = {"Authorization": f"Bearer {self._token()}"} if metadata.private else {}
+        try:
+            response = requests.get(f"{deployment.url}{path}", headers=headers, timeout=5)
+        except requests.RequestException:
+            return False
+        return response.status_code == 200
+
+    def do_get_deployment_state_logs(
+        self,
+        deployment: DeploymentResponse,
+        follow: bool = False,
+        tail: int | None = None,
+    ) -> Generator[str, bool, None]:
+        """Build logs, then run logs (following the run logs with `follow`).
+
+        Args:
+            deployment: The deployment.
+            follow: Keep streaming run logs as they come.
+            tail: Only the last `tail` lines (of build and run logs together).
+
+        Yields:
+            Log lines.
+        """
+        metadata = SpaceMetadata.from_deployment(deployment)
+        if metadata is None:
+            raise DeploymentNotFoundError(f"Deployment {deployment.name} has no Space yet")
+        operator = SpaceOperator(make_api(metadata.endpoint, self._token()))
+        with self._translate():
+            build = [
+                f"[build] {line}"
+                for line in operator.logs(metadata.space_id, build=True, follow=False)
+            ]
+            if not follow:
+                run = [
+                    f"[run] {line}"
+                    for line in operator.logs(metadata.space_id, build=False, follow=False)
+                ]
+                lines = build + run
+                yield from lines[-tail:] if tail else lines
+                return
+            yield from build[-tail:] if tail else build
+            for line in operator.logs(metadata.space_id, build=False, follow=True):
+                yield f"[run] {line}"
+
+    def do_deprovision_deployment(
+        self, deployment: DeploymentResponse, timeout: int
+    ) -> DeploymentOperationalState | None:
+        """Delete the Space; one that is already gone counts as deleted.
+
+        Args:
+            deployment: The deployment.
+            timeout: Unused: deletion is immediate on the Hub.
+
+        Returns:
+            None: the Space is gone.
+        """
+        metadata = SpaceMetadata.from_deployment(deployment)
+        if metadata is None:
+            return None
+        operator = SpaceOperator(make_api(metadata.endpoint, self._token()))
+        with self._translate(DeploymentDeprovisionError):
+            for stale in metadata.stale_space_ids:
+                operator.delete(stale)
+            deleted = operator.delete(metadata.space_id)
+        logger.info(
+            "Deleted Space %s" if deleted else "Space %s was already gone", metadata.space_id
+        )
+        return None

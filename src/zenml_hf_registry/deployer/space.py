@@ -1,0 +1,327 @@
+"""A Space as the deployer wants it, as the Hub has it, and the fewest calls between the two.
+
+No ZenML here: `SpaceSpec` is the desired state, `ObservedSpace` what the Hub reports,
+`plan_space` the difference and `SpaceOperator` applies it with the real client. The costs
+users feel on the Hub drive the plan: every commit rebuilds the Space and every secret,
+variable, hardware or storage change restarts it, so a first deploy is one `create_repo` (with
+hardware, sleep time, secrets and variables) plus one commit, and an unchanged redeploy makes
+no call that changes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceRuntime
+from huggingface_hub.errors import RepositoryNotFoundError
+from huggingface_hub.utils.sha import git_hash
+
+from zenml_hf_registry.hub_client import hub_errors, raw_request
+
+__all__ = [
+    "ROTATING_SECRETS",
+    "ObservedSpace",
+    "SpaceOperator",
+    "SpacePlan",
+    "SpaceSpec",
+    "plan_space",
+    "secret_digest",
+]
+
+# Secrets whose value changes on every deploy without meaning anything new: ZenML issues a
+# fresh workload API token per provision. Setting it each time would restart the Space on
+# every redeploy, so it is only replaced when the key is missing or the Space restarts or
+# rebuilds anyway.
+ROTATING_SECRETS = frozenset({"ZENML_STORE_API_TOKEN"})
+
+
+def secret_digest(key: str, value: str, salt: str) -> str:
+    """A digest to tell whether a secret changed, without storing its value.
+
+    Keyed with `salt` (the Hub token), so a digest kept in deployment metadata cannot be
+    brute-forced back to a short secret by someone who can read that metadata.
+    """
+    mac = hmac.new(salt.encode(), f"{key}\0{value}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """The Space the deployer wants."""
+
+    space_id: str
+    private: bool
+    hardware: str | None
+    storage: str | None
+    sleep_time: int | None
+    files: dict[str, bytes]
+    secrets: dict[str, str]
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ObservedSpace:
+    """What the Hub reports about an existing Space."""
+
+    space_id: str
+    private: bool
+    hardware: str | None  # requested hardware
+    storage: str | None
+    sleep_time: int | None
+    file_oids: dict[str, str]  # path -> git blob oid
+    variables: dict[str, str]
+    secret_keys: frozenset[str]
+    stage: str
+    host: str | None
+
+
+@dataclass
+class SpacePlan:
+    """What has to change; empty means nothing at all."""
+
+    create: bool = False
+    commit_files: dict[str, bytes] = field(default_factory=dict)
+    delete_files: list[str] = field(default_factory=list)
+    set_secrets: dict[str, str] = field(default_factory=dict)
+    delete_secrets: list[str] = field(default_factory=list)
+    set_variables: dict[str, str] = field(default_factory=dict)
+    delete_variables: list[str] = field(default_factory=list)
+    hardware: str | None = None
+    storage: str | None = None
+    remove_storage: bool = False
+    sleep_time: int | None = None
+    private: bool | None = None
+    restart: bool = False  # paused or stopped: bring it back
+
+    @property
+    def restarts_or_rebuilds(self) -> bool:
+        """Whether applying this plan restarts or rebuilds the Space."""
+        return bool(
+            self.create
+            or self.commit_files
+            or self.delete_files
+            or self.set_secrets
+            or self.delete_secrets
+            or self.set_variables
+            or self.delete_variables
+            or self.hardware
+            or self.storage
+            or self.remove_storage
+            or self.restart
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to do."""
+        return not (
+            self.restarts_or_rebuilds or self.sleep_time is not None or self.private is not None
+        )
+
+    def summary(self) -> str:
+        """One line for the logs; names keys, never values."""
+        if self.create:
+            return "create the Space and commit " + ", ".join(sorted(self.commit_files))
+        parts = []
+        if self.commit_files or self.delete_files:
+            parts.append("commit " + ", ".join(sorted([*self.commit_files, *self.delete_files])))
+        for label, keys in (
+            ("set secrets", self.set_secrets),
+            ("delete secrets", self.delete_secrets),
+            ("set variables", self.set_variables),
+            ("delete variables", self.delete_variables),
+        ):
+            if keys:
+                parts.append(f"{label} {', '.join(sorted(keys))}")
+        if self.hardware:
+            parts.append(f"hardware -> {self.hardware}")
+        if self.storage:
+            parts.append(f"storage -> {self.storage}")
+        if self.remove_storage:
+            parts.append("remove storage")
+        if self.sleep_time is not None:
+            parts.append(f"sleep time -> {self.sleep_time}s")
+        if self.private is not None:
+            parts.append("make private" if self.private else "make public")
+        if self.restart:
+            parts.append("restart")
+        return "; ".join(parts) or "nothing to change"
+
+
+_RESUMABLE = {"PAUSED", "STOPPED"}
+
+
+def plan_space(
+    spec: SpaceSpec,
+    observed: ObservedSpace | None,
+    *,
+    managed_secrets: dict[str, str],
+    managed_variables: frozenset[str],
+    salt: str,
+) -> SpacePlan:
+    """The changes that take `observed` to `spec`.
+
+    `managed_secrets` (key -> digest) and `managed_variables` are what this deployer set
+    before; only those are ever deleted, so secrets a user added by hand stay.
+    """
+    if observed is None:
+        return SpacePlan(create=True, commit_files=dict(spec.files), storage=spec.storage)
+    plan = SpacePlan()
+    for path, content in spec.files.items():
+        if observed.file_oids.get(path) != git_hash(content):
+            plan.commit_files[path] = content
+    for key, value in spec.secrets.items():
+        if key in ROTATING_SECRETS and key in observed.secret_keys:
+            continue  # decided below, once we know whether the Space restarts anyway
+        if key not in observed.secret_keys or managed_secrets.get(key) != secret_digest(
+            key, value, salt
+        ):
+            plan.set_secrets[key] = value
+    plan.delete_secrets = sorted(
+        k for k in managed_secrets if k not in spec.secrets and k in observed.secret_keys
+    )
+    for key, value in spec.variables.items():
+        if observed.variables.get(key) != value:
+            plan.set_variables[key] = value
+    plan.delete_variables = sorted(
+        k for k in managed_variables if k not in spec.variables and k in observed.variables
+    )
+    wanted_hardware = spec.hardware or "cpu-basic"
+    if (observed.hardware or "cpu-basic") != wanted_hardware:
+        plan.hardware = wanted_hardware
+    if spec.storage != observed.storage:
+        if spec.storage is None:
+            plan.remove_storage = True
+        else:
+            plan.storage = spec.storage
+    if spec.sleep_time is not None and spec.sleep_time != observed.sleep_time:
+        plan.sleep_time = spec.sleep_time
+    if spec.private != observed.private:
+        plan.private = spec.private
+    plan.restart = observed.stage in _RESUMABLE
+    if plan.restarts_or_rebuilds:
+        # The Space restarts anyway: refresh rotating secrets for free.
+        for key in ROTATING_SECRETS & spec.secrets.keys():
+            if managed_secrets.get(key) != secret_digest(key, spec.secrets[key], salt):
+                plan.set_secrets[key] = spec.secrets[key]
+    return plan
+
+
+class SpaceOperator:
+    """Reads and changes Spaces on one Hub with one token."""
+
+    def __init__(self, api: HfApi) -> None:
+        self.api = api
+        self.endpoint = api.endpoint
+
+    def observe(self, space_id: str) -> ObservedSpace | None:
+        """The Space as the Hub has it, or None when it does not exist."""
+        what = f"reading Space {space_id}"
+        try:
+            with hub_errors(self.endpoint, what):
+                info = self.api.space_info(space_id)
+        except RepositoryNotFoundError:
+            return None
+        with hub_errors(self.endpoint, what):
+            runtime = self.api.get_space_runtime(space_id)
+            file_oids = {
+                entry.path: entry.blob_id
+                for entry in self.api.list_repo_tree(space_id, repo_type="space")
+                if hasattr(entry, "blob_id")
+            }
+            variables = {k: v.value for k, v in self.api.get_space_variables(space_id).items()}
+            secrets = raw_request(self.api, "GET", f"/api/spaces/{space_id}/secrets").json()
+        return ObservedSpace(
+            space_id=space_id,
+            private=bool(info.private),
+            hardware=runtime.requested_hardware,
+            storage=runtime.storage,
+            sleep_time=runtime.sleep_time,
+            file_oids=file_oids,
+            variables=variables,
+            secret_keys=frozenset(item["key"] for item in secrets),
+            stage=str(runtime.stage),
+            host=info.host,
+        )
+
+    def apply(self, spec: SpaceSpec, plan: SpacePlan, commit_message: str) -> None:
+        """Carry out the plan: settings first, then at most one commit (the rebuild)."""
+        space_id = spec.space_id
+        with hub_errors(self.endpoint, f"deploying Space {space_id}"):
+            if plan.create:
+                self.api.create_repo(
+                    space_id,
+                    repo_type="space",
+                    space_sdk="docker",
+                    private=spec.private,
+                    space_hardware=spec.hardware,  # type: ignore[arg-type]
+                    space_sleep_time=spec.sleep_time,
+                    space_secrets=[{"key": k, "value": v} for k, v in spec.secrets.items()],
+                    space_variables=[{"key": k, "value": v} for k, v in spec.variables.items()],
+                )
+            if plan.private is not None:
+                self.api.update_repo_settings(space_id, private=plan.private, repo_type="space")
+            for key, value in plan.set_secrets.items():
+                self.api.add_space_secret(space_id, key, value)
+            for key in plan.delete_secrets:
+                self.api.delete_space_secret(space_id, key)
+            for key, value in plan.set_variables.items():
+                self.api.add_space_variable(space_id, key, value)
+            for key in plan.delete_variables:
+                self.api.delete_space_variable(space_id, key)
+            if plan.hardware:
+                self.api.request_space_hardware(space_id, plan.hardware)  # type: ignore[arg-type]
+            if plan.sleep_time is not None and not plan.create:
+                self.api.set_space_sleep_time(space_id, plan.sleep_time)
+            if plan.storage:
+                raw_request(
+                    self.api, "POST", f"/api/spaces/{space_id}/storage", {"tier": plan.storage}
+                )
+            if plan.remove_storage:
+                raw_request(self.api, "DELETE", f"/api/spaces/{space_id}/storage")
+            operations: list[CommitOperationAdd | CommitOperationDelete] = [
+                CommitOperationAdd(path_in_repo=p, path_or_fileobj=c)
+                for p, c in sorted(plan.commit_files.items())
+            ]
+            operations += [CommitOperationDelete(path_in_repo=p) for p in plan.delete_files]
+            if operations:
+                self.api.create_commit(
+                    space_id, operations, commit_message=commit_message, repo_type="space"
+                )
+            elif plan.restart:
+                self.api.restart_space(space_id)
+
+    def runtime(self, space_id: str) -> tuple[SpaceRuntime, str | None]:
+        """The Space's runtime and its app URL (`SpaceInfo.host`)."""
+        with hub_errors(self.endpoint, f"reading Space {space_id}"):
+            info = self.api.space_info(space_id)
+            return self.api.get_space_runtime(space_id), info.host
+
+    def delete(self, space_id: str) -> bool:
+        """Delete the Space; False when it was already gone."""
+        try:
+            with hub_errors(self.endpoint, f"deleting Space {space_id}"):
+                self.api.delete_repo(space_id, repo_type="space")
+        except RepositoryNotFoundError:
+            return False
+        return True
+
+    def logs(self, space_id: str, *, build: bool, follow: bool) -> Iterator[str]:
+        """Build or run log lines, without trailing newlines."""
+        with hub_errors(self.endpoint, f"reading logs of Space {space_id}"):
+            for line in self.api.fetch_space_logs(space_id, build=build, follow=follow):
+                yield line.rstrip("\n")
+
+    def wait_for_stage(self, space_id: str, stages: set[str], timeout: float) -> str:
+        """Poll until the Space reaches one of `stages` (tests and the demo)."""
+        deadline = time.monotonic() + timeout
+        stage = ""
+        while time.monotonic() < deadline:
+            stage = str(self.runtime(space_id)[0].stage)
+            if stage in stages:
+                return stage
+            time.sleep(0.5)
+        return stage

@@ -1,0 +1,78 @@
+"""The one place `HfApi` is built, and the one place huggingface_hub errors are translated.
+
+Every client gets an explicit endpoint and token: nothing relies on `HF_ENDPOINT` (read once at
+import) or lets an implicit token (HF_TOKEN, the token file) travel to another host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+from huggingface_hub import HfApi, get_session, hf_raise_for_status
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+from zenml_hf_registry._version import __version__
+from zenml_hf_registry.errors import HfRegistryError, HubAccessError, HubUnavailableError
+
+__all__ = ["hub_errors", "make_api", "raw_request"]
+
+_LIBRARY = "zenml-hf-registry"
+
+
+def make_api(endpoint: str, token: str | None) -> HfApi:
+    """An `HfApi` bound to this endpoint and token only. `token=None` means anonymous (never
+    the token file or HF_TOKEN)."""
+    return HfApi(
+        endpoint=endpoint.rstrip("/"),
+        token=token if token else False,
+        library_name=_LIBRARY,
+        library_version=__version__,
+    )
+
+
+def raw_request(
+    api: HfApi, method: str, path: str, json: dict[str, Any] | None = None
+) -> httpx2.Response:
+    """A request to an endpoint huggingface_hub no longer wraps (e.g. Space storage),
+    authenticated exactly as `api` is, raising huggingface_hub's typed errors."""
+    token = api.token if isinstance(api.token, str) else False
+    headers = build_hf_headers(token=token, library_name=_LIBRARY, library_version=__version__)
+    response = get_session().request(method, f"{api.endpoint}{path}", headers=headers, json=json)
+    hf_raise_for_status(response)
+    return response
+
+
+@contextlib.contextmanager
+def hub_errors(endpoint: str, what: str) -> Iterator[None]:
+    """Translate failures of the Hub at `endpoint` while doing `what`.
+
+    `RepositoryNotFoundError` passes through unchanged: callers decide whether "not found" is
+    an answer. Auth and availability failures never read as "not found".
+    """
+    try:
+        yield
+    except RepositoryNotFoundError:
+        raise
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        detail = exc.server_message or str(exc).splitlines()[0]
+        if status in (401, 403):
+            raise HubAccessError(
+                f"{what}: the Hub at {endpoint} refused the token ({status}): {detail}. "
+                "Check that the token is valid and has write access to the namespace.",
+                endpoint=endpoint,
+            ) from exc
+        if status == 429 or (status is not None and status >= 500):
+            raise HubUnavailableError(
+                f"{what}: the Hub at {endpoint} answered {status} after retries: {detail}",
+                endpoint=endpoint,
+            ) from exc
+        raise HfRegistryError(f"{what}: {detail}") from exc
+    except (httpx2.TransportError, OSError) as exc:
+        raise HubUnavailableError(
+            f"{what}: cannot reach the Hub at {endpoint}: {exc}", endpoint=endpoint
+        ) from exc

@@ -1,0 +1,292 @@
+"""The deployer's plain parts: naming, settings, stage mapping, the Space plan, the override."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from uuid import UUID
+
+import pytest
+from huggingface_hub import SpaceHardware, SpaceStage
+from pydantic import ValidationError
+from zenml.enums import DeploymentStatus
+
+from zenml_hf_registry.deployer.naming import sanitize, space_id_for, validate_space_id
+from zenml_hf_registry.deployer.space import (
+    ObservedSpace,
+    SpacePlan,
+    SpaceSpec,
+    plan_space,
+    secret_digest,
+)
+from zenml_hf_registry.deployer.status import deployment_status
+from zenml_hf_registry.errors import InvalidSpaceIdError
+from zenml_hf_registry.flavors import (
+    SPACE_HARDWARE,
+    HuggingFaceDeployerConfig,
+    HuggingFaceDeployerSettings,
+)
+
+pytestmark = pytest.mark.unit
+
+DEPLOYMENT_ID = UUID("12345678-9abc-def0-1234-56789abcdef0")
+SALT = "hf-token-used-as-hmac-key"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "name", "expected"),
+    [
+        ("zenml", "my_pipeline", "acme/zenml-my_pipeline-12345678"),
+        ("ZenML--Prod", "My Pipeline..v2", "acme/zenml-prod-my-pipeline.v2-12345678"),
+        ("--", "??", "acme/deployment-12345678"),
+        ("z", "a.-b", "acme/z-a-b-12345678"),
+    ],
+)
+def test_space_ids_follow_the_hub_rules(prefix: str, name: str, expected: str) -> None:
+    assert space_id_for("acme", prefix, name, DEPLOYMENT_ID) == expected
+
+
+def test_long_names_are_shortened_but_keep_the_id_suffix() -> None:
+    space_id = space_id_for("acme", "p" * 60, "n" * 60, DEPLOYMENT_ID)
+    name = space_id.split("/", 1)[1]
+    assert len(name) == 96
+    assert name.endswith("-12345678")
+
+
+@pytest.mark.parametrize(
+    ("space_id", "reason"),
+    [
+        ("no-slash", "namespace/name"),
+        ("acme/a--b", "'--'"),
+        ("acme/a..b", "'--' or '..'"),
+        ("acme/-a", "start and end"),
+        ("acme/" + "x" * 97, "limit is 96"),
+        ("ac me/x", "letters, digits"),
+    ],
+)
+def test_invalid_space_ids_name_the_rule(space_id: str, reason: str) -> None:
+    with pytest.raises(InvalidSpaceIdError, match="invalid Space id") as error:
+        validate_space_id(space_id)
+    assert reason in error.value.reason
+    assert error.value.space_id == space_id
+
+
+def test_sanitize_collapses_separators() -> None:
+    assert sanitize("--A..b-.c__") == "a.b-c"
+
+
+def test_hardware_names_match_huggingface_hub() -> None:
+    assert tuple(h.value for h in SpaceHardware) == SPACE_HARDWARE
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("space_hardware", "gpu-huge", "space_hardware: 'gpu-huge' is not a Space hardware"),
+        ("space_storage", "huge", "space_storage"),
+        ("app_port", 70000, "app_port"),
+        ("sleep_time", -5, "sleep_time"),
+        ("environment", {"1BAD": "x"}, "environment: '1BAD' is not a valid"),
+        ("space_secrets", {"ZENML_STORE_URL": "x"}, "reserved"),
+    ],
+)
+def test_invalid_settings_name_field_value_and_choices(
+    field: str, value: object, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message) as error:
+        HuggingFaceDeployerSettings(**{field: value})
+    if field == "space_hardware":
+        assert "cpu-basic" in str(error.value)  # the allowed values are listed
+
+
+def test_public_spaces_get_an_auth_key_unless_opted_out() -> None:
+    assert HuggingFaceDeployerSettings().generate_auth_key is True
+    assert HuggingFaceDeployerSettings(private=True).generate_auth_key is False
+    assert HuggingFaceDeployerSettings(auth_key="k" * 32).generate_auth_key is False
+    opted_out = HuggingFaceDeployerSettings(allow_unauthenticated=True)
+    assert opted_out.generate_auth_key is False
+
+
+def test_config_accepts_the_builtin_flavors_keys_and_checks_the_endpoint() -> None:
+    config = HuggingFaceDeployerConfig(
+        token="t",
+        organization="acme",
+        space_prefix="zenml",
+        space_hardware="t4-small",
+        space_storage="small",
+        private=True,
+    )
+    assert config.endpoint == "https://huggingface.co"
+    with pytest.raises(ValidationError, match="endpoint: 'ftp://x' is not an http"):
+        HuggingFaceDeployerConfig(endpoint="ftp://x")
+    with pytest.raises(ValidationError, match="space_prefix"):
+        HuggingFaceDeployerConfig(space_prefix="---")
+
+
+@pytest.mark.parametrize("stage", [s.value for s in SpaceStage])
+def test_every_stage_maps_to_a_status_and_none_to_absent(stage: str) -> None:
+    status = deployment_status(stage)
+    assert status is not DeploymentStatus.ABSENT
+    expected = {
+        "RUNNING": DeploymentStatus.RUNNING,
+        "SLEEPING": DeploymentStatus.RUNNING,
+        "BUILDING": DeploymentStatus.PENDING,
+        "RUNNING_BUILDING": DeploymentStatus.PENDING,
+        "APP_STARTING": DeploymentStatus.PENDING,
+        "RUNNING_APP_STARTING": DeploymentStatus.PENDING,
+        "NO_APP_FILE": DeploymentStatus.PENDING,
+        "BUILD_ERROR": DeploymentStatus.ERROR,
+        "RUNTIME_ERROR": DeploymentStatus.ERROR,
+        "CONFIG_ERROR": DeploymentStatus.ERROR,
+    }
+    assert status is expected.get(stage, DeploymentStatus.UNKNOWN)
+
+
+def spec(**changes: object) -> SpaceSpec:
+    values: dict[str, object] = {
+        "space_id": "acme/zenml-x-12345678",
+        "private": False,
+        "hardware": None,
+        "storage": None,
+        "sleep_time": None,
+        "files": {"README.md": b"readme", "Dockerfile": b"FROM img@sha256:1\n"},
+        "secrets": {"ZENML_STORE_URL": "http://zen", "ZENML_STORE_API_TOKEN": "token-1"},
+        "variables": {"LOG_LEVEL": "info"},
+    }
+    values.update(changes)
+    return SpaceSpec(**values)  # type: ignore[arg-type]
+
+
+def observed_as(desired: SpaceSpec, **changes: object) -> ObservedSpace:
+    from huggingface_hub.utils.sha import git_hash
+
+    values: dict[str, object] = {
+        "space_id": desired.space_id,
+        "private": desired.private,
+        "hardware": desired.hardware or "cpu-basic",
+        "storage": desired.storage,
+        "sleep_time": 172800,
+        "file_oids": {p: git_hash(c) for p, c in desired.files.items()}
+        | {".gitattributes": "0" * 40},
+        "variables": dict(desired.variables),
+        "secret_keys": frozenset(desired.secrets),
+        "stage": "RUNNING",
+        "host": "https://acme-zenml-x.hf.space",
+    }
+    values.update(changes)
+    return ObservedSpace(**values)  # type: ignore[arg-type]
+
+
+def digests(desired: SpaceSpec) -> dict[str, str]:
+    return {k: secret_digest(k, v, SALT) for k, v in desired.secrets.items()}
+
+
+def plan_for(
+    desired: SpaceSpec, observed: ObservedSpace | None, managed: dict[str, str]
+) -> SpacePlan:
+    """Plan as the deployer does after a deploy of `spec()` (which set LOG_LEVEL)."""
+    return plan_space(
+        desired,
+        observed,
+        managed_secrets=managed,
+        managed_variables=frozenset(spec().variables),
+        salt=SALT,
+    )
+
+
+def test_a_new_space_is_one_create_with_everything_and_one_commit() -> None:
+    plan = plan_for(spec(storage="small"), None, {})
+    assert plan.create
+    assert set(plan.commit_files) == {"README.md", "Dockerfile"}
+    assert plan.storage == "small"
+    assert not plan.set_secrets  # they ride in create_repo
+
+
+def test_an_unchanged_redeploy_plans_nothing_even_with_a_fresh_api_token() -> None:
+    before = spec()
+    after = spec(secrets={**before.secrets, "ZENML_STORE_API_TOKEN": "token-2"})
+    plan = plan_for(after, observed_as(before), digests(before))
+    assert plan.is_empty, plan.summary()
+
+
+def test_a_new_image_is_one_commit_and_refreshes_the_api_token_for_free() -> None:
+    before = spec()
+    after = spec(
+        files={**before.files, "Dockerfile": b"FROM img@sha256:2\n"},
+        secrets={**before.secrets, "ZENML_STORE_API_TOKEN": "token-2"},
+    )
+    plan = plan_for(after, observed_as(before), digests(before))
+    assert list(plan.commit_files) == ["Dockerfile"]
+    assert plan.set_secrets == {"ZENML_STORE_API_TOKEN": "token-2"}
+    assert plan.hardware is None
+    assert not plan.set_variables
+    assert not plan.delete_secrets
+
+
+def test_settings_changes_are_planned_one_by_one() -> None:
+    before = spec()
+    after = spec(
+        hardware="t4-small",
+        private=True,
+        sleep_time=3600,
+        secrets={**before.secrets, "EXTRA": "x"},
+        variables={},
+    )
+    plan = plan_for(after, observed_as(before), digests(before))
+    assert plan.hardware == "t4-small"
+    assert plan.private is True
+    assert plan.sleep_time == 3600
+    assert plan.set_secrets == {"EXTRA": "x"}
+    assert plan.delete_variables == ["LOG_LEVEL"]
+    assert not plan.commit_files
+
+
+def test_only_secrets_the_deployer_set_are_ever_deleted() -> None:
+    before = spec(secrets={"ZENML_STORE_URL": "u", "OLD": "x"})
+    observed = observed_as(before, secret_keys=frozenset({"ZENML_STORE_URL", "OLD", "MANUAL"}))
+    plan = plan_for(spec(secrets={"ZENML_STORE_URL": "u"}), observed, digests(before))
+    assert plan.delete_secrets == ["OLD"]  # MANUAL was added by hand: left alone
+
+
+def test_a_changed_secret_value_is_detected_by_its_digest() -> None:
+    before = spec()
+    after = spec(secrets={**before.secrets, "ZENML_STORE_URL": "http://elsewhere"})
+    plan = plan_for(after, observed_as(before), digests(before))
+    # The API token's value did not change: it is not sent again.
+    assert plan.set_secrets == {"ZENML_STORE_URL": "http://elsewhere"}
+
+
+def test_a_paused_space_is_restarted() -> None:
+    before = spec()
+    plan = plan_for(before, observed_as(before, stage="PAUSED"), digests(before))
+    assert plan.restart
+    assert "restart" in plan.summary()
+
+
+def test_plan_summaries_name_keys_never_values() -> None:
+    before = spec()
+    after = spec(secrets={**before.secrets, "API_KEY": "sentinel-secret-value"})
+    summary = plan_for(after, observed_as(before), digests(before)).summary()
+    assert "API_KEY" in summary
+    assert "sentinel-secret-value" not in summary
+
+
+def test_the_builtin_flavor_name_resolves_to_this_plugin_and_can_be_switched_off() -> None:
+    code = (
+        "from zenml.integrations.huggingface.flavors import HuggingFaceDeployerFlavor as F\n"
+        "print(F.__module__, F().name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ZENML_HF_REGISTRY_OVERRIDE_BUILTIN"}
+    on = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert on.stdout.split() == ["zenml_hf_registry.flavors", "huggingface"]
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, "ZENML_HF_REGISTRY_OVERRIDE_BUILTIN": "false"},
+    )
+    assert off.stdout.split()[0].startswith("zenml.integrations.huggingface")
