@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -168,6 +169,9 @@ class _PrefixAndRequestId:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                # Exact per response (uvicorn's own is refreshed once a second by its event
+                # loop, and lags under load): clients compare it with log timestamps.
+                headers.append((b"date", formatdate(usegmt=True).encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -59,7 +59,12 @@ class LocalHub:
         """Bind the port, start serving and return once the server answers."""
         self._socket = _bind(self.host, self._requested_port)
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=30,
+            date_header=False,  # the app stamps an exact Date on every response
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -117,5 +122,7 @@ def serve_forever(
         echo(f"  token for {spec.user} ({spec.role.value}): {spec.token}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         echo(f"  warning: listening on {host}; anyone who can reach it can read public repos")
-    config = uvicorn.Config(create_app(settings), log_level="info", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), log_level="info", lifespan="on", date_header=False
+    )
     uvicorn.Server(config).run(sockets=[sock])

@@ -366,6 +366,7 @@ class SpaceManager:
             repo, paused=False, restarts=int(repo.attributes.get("restarts", 0)) + 1
         )
         space = self._space(repo)
+        self._report_restarting(space)
         space.actions.put(("build" if factory else "restart", None))
 
     def force_stage(self, repo: Repo, stage: str, message: str | None) -> None:
@@ -393,11 +394,24 @@ class SpaceManager:
         return key
 
     def _restart_after(self, repo: Repo, **changes: Any) -> None:
-        restarts = int(repo.attributes.get("restarts", 0)) + 1
-        repo = self.repos.update_attributes(repo, restarts=restarts, **changes)
+        # A Space with no app (never built, misconfigured, paused) has nothing to restart:
+        # the change is stored and taken up by its next start.
         space = self._space(repo)
-        if space.stage not in (SpaceStage.NO_APP_FILE, SpaceStage.CONFIG_ERROR, SpaceStage.PAUSED):
+        idle = space.stage in (SpaceStage.NO_APP_FILE, SpaceStage.CONFIG_ERROR, SpaceStage.PAUSED)
+        if not idle:
+            changes["restarts"] = int(repo.attributes.get("restarts", 0)) + 1
+        self.repos.update_attributes(repo, **changes)
+        if not idle:
+            self._report_restarting(space)
             space.actions.put(("restart", None))
+
+    @staticmethod
+    def _report_restarting(space: _Space) -> None:
+        # Reported at once, as the Hub does: a client polling right after the change must
+        # not mistake the old app for the restarted one.
+        with space.lock:
+            if space.stage is SpaceStage.RUNNING:
+                space.stage = SpaceStage.APP_STARTING
 
     @staticmethod
     def _key(space: _Space) -> str:

@@ -1,0 +1,167 @@
+"""The deployer's Space plan applied with the real client to the local Hub: builds and restarts."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from huggingface_hub import HfApi
+
+from tests.conftest import HubTokens
+from zenml_hf_registry.deployer.space import (
+    SpaceOperator,
+    SpacePlan,
+    SpaceSpec,
+    plan_space,
+    secret_digest,
+)
+from zenml_hf_registry.errors import HubAccessError
+from zenml_hf_registry.hub import HubSettings, LocalHub
+from zenml_hf_registry.hub_client import make_api
+
+pytestmark = pytest.mark.integration
+
+APP = b"""\
+import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        env = os.environ.get
+        body = (env("ZENML_STORE_URL", "") + "|" + env("LOG_LEVEL", "")).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+"""
+
+
+@pytest.fixture
+def space_hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
+    with LocalHub(hub_settings.model_copy(update={"space_startup_timeout": 20.0})) as hub:
+        yield hub
+
+
+@pytest.fixture
+def operator(space_hub: LocalHub, hub_tokens: HubTokens) -> SpaceOperator:
+    return SpaceOperator(make_api(space_hub.url, hub_tokens.writer.token))
+
+
+def spec(**changes: Any) -> SpaceSpec:
+    values: dict[str, Any] = {
+        "space_id": "acme/zenml-hello-12345678",
+        "private": False,
+        "hardware": None,
+        "storage": None,
+        "sleep_time": None,
+        "files": {
+            "README.md": b"---\nsdk: docker\napp_port: 7860\n---\n",
+            "Dockerfile": f'FROM img@sha256:1\nCMD ["{sys.executable}", "app.py"]\n'.encode(),
+            "app.py": APP,
+        },
+        "secrets": {"ZENML_STORE_URL": "http://zen", "ZENML_STORE_API_TOKEN": "token-1"},
+        "variables": {"LOG_LEVEL": "info"},
+    }
+    values.update(changes)
+    return SpaceSpec(**values)
+
+
+def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as r:
+        return dict(json.load(r))
+
+
+def deploy(
+    operator: SpaceOperator, desired: SpaceSpec, managed: dict[str, str], salt: str
+) -> SpacePlan:
+    plan = plan_space(
+        desired,
+        operator.observe(desired.space_id),
+        managed_secrets=managed,
+        managed_variables=frozenset({"LOG_LEVEL"}),
+        salt=salt,
+    )
+    operator.apply(desired, plan, commit_message="deploy")
+    return plan
+
+
+def test_deploys_cost_one_build_then_nothing_then_exactly_what_changed(
+    operator: SpaceOperator, space_hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    salt = hub_tokens.writer.token
+    first = spec()
+    digests = {k: secret_digest(k, v, salt) for k, v in first.secrets.items()}
+    space_id = first.space_id
+
+    plan = deploy(operator, first, {}, salt)
+    assert plan.create
+    assert operator.wait_for_stage(space_id, {"RUNNING", "RUNTIME_ERROR"}, 30) == "RUNNING"
+    after_first = counters(space_hub, space_id)
+    assert (after_first["builds"], after_first["restarts"]) == (1, 0)
+    _, host = operator.runtime(space_id)
+    with urllib.request.urlopen(host or "", timeout=10) as response:
+        assert response.read() == b"http://zen|info"  # secrets and variables reached the app
+    commits = len(operator.api.list_repo_commits(space_id, repo_type="space"))
+
+    # Unchanged redeploy, even with ZenML's fresh API token: no call that changes anything.
+    same = spec(secrets={**first.secrets, "ZENML_STORE_API_TOKEN": "token-2"})
+    plan = deploy(operator, same, digests, salt)
+    assert plan.is_empty, plan.summary()
+    assert counters(space_hub, space_id) == after_first
+    assert len(operator.api.list_repo_commits(space_id, repo_type="space")) == commits
+
+    # Changed hardware: exactly one restart, no build.
+    plan = deploy(operator, spec(hardware="t4-small"), digests, salt)
+    assert plan.hardware == "t4-small"
+    assert (counters(space_hub, space_id)["builds"], counters(space_hub, space_id)["restarts"]) == (
+        1,
+        1,
+    )
+
+    # New image: exactly one build (one commit), no restart.
+    new_image = spec(
+        hardware="t4-small",
+        files={**first.files, "Dockerfile": first.files["Dockerfile"].replace(b"1\n", b"2\n", 1)},
+    )
+    deploy(operator, new_image, digests, salt)
+    assert operator.wait_for_stage(space_id, {"RUNNING"}, 30) == "RUNNING"
+    final = counters(space_hub, space_id)
+    assert (final["builds"], final["restarts"]) == (2, 1)
+    assert len(operator.api.list_repo_commits(space_id, repo_type="space")) == commits + 1
+
+    assert operator.delete(space_id) is True
+    assert operator.delete(space_id) is False  # already gone counts as done
+    assert operator.observe(space_id) is None
+
+
+def test_observe_reads_everything_the_plan_needs(operator: SpaceOperator) -> None:
+    desired = spec(private=True, hardware="cpu-upgrade", sleep_time=3600, storage="small")
+    deploy(operator, desired, {}, "salt")
+    observed = operator.observe(desired.space_id)
+    assert observed is not None
+    assert observed.private is True
+    assert observed.hardware == "cpu-upgrade"
+    assert observed.storage == "small"
+    assert observed.sleep_time == 3600
+    assert observed.variables == {"LOG_LEVEL": "info"}
+    assert observed.secret_keys == {"ZENML_STORE_URL", "ZENML_STORE_API_TOKEN"}
+    assert set(observed.file_oids) == {".gitattributes", "README.md", "Dockerfile", "app.py"}
+
+
+def test_a_bad_token_is_an_access_error_not_a_missing_space(space_hub: LocalHub) -> None:
+    operator = SpaceOperator(make_api(space_hub.url, "not-a-valid-token"))
+    with pytest.raises(HubAccessError, match="refused the token") as error:
+        operator.observe("acme/anything")
+    assert "not-a-valid-token" not in str(error.value)
+
+
+def test_nothing_is_created_when_the_token_cannot_write(
+    space_hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    reader = SpaceOperator(make_api(space_hub.url, hub_tokens.reader.token))
+    with pytest.raises(HubAccessError):
+        deploy(reader, spec(), {}, "salt")
+    assert HfApi(endpoint=space_hub.url, token=hub_tokens.writer.token).list_spaces() is not None
+    writer = SpaceOperator(make_api(space_hub.url, hub_tokens.writer.token))
+    assert writer.observe(spec().space_id) is None
