@@ -54,6 +54,52 @@ def hub_serve(host: str, port: int, data_dir: str, tokens: tuple[str, ...]) -> N
     serve_forever(settings, host=host, port=port, echo=click.echo)
 
 
+@cli.command("invoke")
+@click.argument("deployment")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A pipeline parameter (repeatable); values are parsed as JSON when they can be.",
+)
+@click.option("--json", "json_params", help="All parameters as one JSON object.")
+@click.option("--timeout", default=300, show_default=True, help="Seconds to wait for the run.")
+def invoke(deployment: str, params: tuple[str, ...], json_params: str | None, timeout: int) -> None:
+    """Invoke a Space deployment, through the Hub's gate for private Spaces.
+
+    `zenml deployment invoke` sends ZenML's auth key, which a private Space's gate does not
+    accept; this command sends the deployer's Hugging Face token instead.
+    """
+    import json
+
+    from zenml_hf_registry.deployer.invoke import invoke_space_deployment
+
+    parameters: dict[str, object] = {}
+    if json_params:
+        try:
+            loaded = json.loads(json_params)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--json") from exc
+        if not isinstance(loaded, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--json")
+        parameters.update(loaded)
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+        try:
+            parameters[key] = json.loads(value)
+        except ValueError:
+            parameters[key] = value
+    try:
+        result = invoke_space_deployment(deployment, parameters, timeout=timeout)
+    except Exception as exc:  # ZenML's deployer errors: shown as a message, not a traceback
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result, indent=2) if not isinstance(result, str) else result)
+
+
 def main() -> None:
     """Entry point for `python -m zenml_hf_registry`."""
     cli()

@@ -139,9 +139,14 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
     def _secure_default(cls, data: Any) -> Any:
         # A public Space is reachable by anyone who finds its URL: require a key unless the
         # user opted out. Private Spaces are guarded by the Hub's gate instead.
-        if isinstance(data, dict) and not (
-            data.get("private") or data.get("auth_key") or data.get("allow_unauthenticated")
-        ):
+        if not isinstance(data, dict):
+            return data
+        if data.get("private") and data.get("auth_key"):
+            raise ValueError(
+                "auth_key: a private Space is guarded by the Hub's gate, which reads the same "
+                "Authorization header as ZenML's auth key; set private or auth_key, not both"
+            )
+        if not (data.get("private") or data.get("auth_key") or data.get("allow_unauthenticated")):
             data = {**data, "generate_auth_key": True}
         return data
 

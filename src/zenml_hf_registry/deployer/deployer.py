@@ -120,6 +120,10 @@ class HuggingFaceDeployer(ContainerizedDeployer):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def hf_token(self) -> str:
+        """The Hugging Face token this deployer uses (never logged or stored)."""
+        return self._token()
+
     def _token(self) -> str:
         if self.config.token:
             return self.config.token
