@@ -3,9 +3,12 @@
     HfRegistryError
     ├── ConfigurationError           bad input, found before any side effect
     │   └── InvalidSpaceIdError      (space_id, reason)
+    │   └── SnapshotNotFoundError    (repo_id, revision): unknown repo or revision at the source
     ├── HubAccessError               the Hub refused the token: 401/403 (endpoint)
     ├── HubUnavailableError          network errors, 429 and 5xx after retries (endpoint)
-    └── SpaceError                   a Space operation failed (space_id)
+    ├── SpaceError                   a Space operation failed (space_id)
+    └── PublishError                 a snapshot could not be published or verified
+        └── ChecksumMismatchError    (repo_id, field, expected, actual)
 
 The deployer translates these into ZenML's `DeployerError` family at its boundary. Messages
 never contain tokens.
@@ -14,11 +17,14 @@ never contain tokens.
 from __future__ import annotations
 
 __all__ = [
+    "ChecksumMismatchError",
     "ConfigurationError",
     "HfRegistryError",
     "HubAccessError",
     "HubUnavailableError",
     "InvalidSpaceIdError",
+    "PublishError",
+    "SnapshotNotFoundError",
     "SpaceError",
 ]
 
@@ -62,3 +68,33 @@ class SpaceError(HfRegistryError):
     def __init__(self, message: str, *, space_id: str) -> None:
         super().__init__(message)
         self.space_id = space_id
+
+
+class SnapshotNotFoundError(ConfigurationError):
+    """The source has no such repo or revision (or the token may not read it)."""
+
+    def __init__(self, message: str, *, repo_id: str, revision: str) -> None:
+        super().__init__(message)
+        self.repo_id = repo_id
+        self.revision = revision
+
+
+class PublishError(HfRegistryError):
+    """Publishing or pulling a snapshot failed."""
+
+    def __init__(self, message: str, *, repo_id: str) -> None:
+        super().__init__(message)
+        self.repo_id = repo_id
+
+
+class ChecksumMismatchError(PublishError):
+    """What the registry holds is not what was sent."""
+
+    def __init__(self, *, repo_id: str, field: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"{repo_id}: {field} mismatch: expected {expected}, the registry has {actual}",
+            repo_id=repo_id,
+        )
+        self.field = field
+        self.expected = expected
+        self.actual = actual

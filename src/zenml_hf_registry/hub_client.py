@@ -12,7 +12,12 @@ from typing import Any
 
 import httpx2
 from huggingface_hub import HfApi, get_session, hf_raise_for_status
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from zenml_hf_registry._version import __version__
@@ -50,12 +55,13 @@ def raw_request(
 def hub_errors(endpoint: str, what: str) -> Iterator[None]:
     """Translate failures of the Hub at `endpoint` while doing `what`.
 
-    `RepositoryNotFoundError` passes through unchanged: callers decide whether "not found" is
-    an answer. Auth and availability failures never read as "not found".
+    The typed "not found" errors (repo, revision, entry) pass through unchanged: callers
+    decide whether "not found" is an answer. Auth and availability failures never read as
+    "not found".
     """
     try:
         yield
-    except RepositoryNotFoundError:
+    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError):
         raise
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None

@@ -9,6 +9,7 @@ notes the realm, and every URL the server hands out keeps the prefix.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import threading
 import uuid
@@ -31,6 +32,7 @@ from zenml_hf_registry.hub.settings import HubSettings, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database
 
 if TYPE_CHECKING:
+    from zenml_hf_registry.hub.registry import PackageBackend
     from zenml_hf_registry.hub.routes.uploads import TicketSigner
     from zenml_hf_registry.hub.spaces.manager import SpaceManager
 
@@ -45,19 +47,29 @@ _PREFIX_RE = re.compile(
 _RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator"}
 
 
+def token_fingerprint(token: str) -> str:
+    """A non-reversible short id of a token, for request statistics."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 @dataclass
 class HubStats:
     """Requests and request-body bytes per route, for tests and benchmarks (`/_emulator/stats`)."""
 
     requests: Counter[str] = field(default_factory=Counter)
     request_bytes: Counter[str] = field(default_factory=Counter)
+    # sha256[:16] of each bearer token seen: lets tests check which credentials reached this
+    # server without the server ever recording a token.
+    token_fingerprints: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, route: str, body_bytes: int) -> None:
+    def record(self, route: str, body_bytes: int, token: str | None) -> None:
         """Count one finished request."""
         with self.lock:
             self.requests[route] += 1
             self.request_bytes[route] += body_bytes
+            if token:
+                self.token_fingerprints[token_fingerprint(token)] += 1
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy."""
@@ -66,6 +78,7 @@ class HubStats:
                 "requests": dict(self.requests),
                 "request_bytes": dict(self.request_bytes),
                 "total_requests": sum(self.requests.values()),
+                "token_fingerprints": dict(self.token_fingerprints),
                 "lfs_upload_bytes": sum(
                     v for k, v in self.request_bytes.items() if "/_emulator/lfs/" in k
                 ),
@@ -76,6 +89,7 @@ class HubStats:
         with self.lock:
             self.requests.clear()
             self.request_bytes.clear()
+            self.token_fingerprints.clear()
 
 
 @dataclass
@@ -88,6 +102,7 @@ class Hub:
     repos: RepoBackend
     tickets: TicketSigner
     spaces: SpaceManager
+    packages: PackageBackend
     stats: HubStats = field(default_factory=HubStats)
     faults: Faults = field(default_factory=Faults)
     commit_listeners: list[CommitListener] = field(default_factory=list)
@@ -124,11 +139,13 @@ def external_base(request: Request) -> str:
 def caller_of(request: Request) -> TokenSpec | None:
     """The authenticated caller from `Authorization: Bearer <token>`; None when anonymous."""
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return hub_of(request).repos.authenticate(None)
-    return hub_of(request).repos.authenticate(token)
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    hub = hub_of(request)
+    registry = hub.packages.registry(realm_of(request))
+    if registry is not None:  # registries have their own tokens
+        return hub.packages.authenticate(registry, token)
+    return hub.repos.authenticate(token)
 
 
 class _PrefixAndRequestId:
@@ -202,7 +219,15 @@ class _PrefixAndRequestId:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unrouted>"
-            self.stats.record(f"{scope['method']} {template}", received)
+            self.stats.record(f"{scope['method']} {template}", received, _bearer(scope))
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None
 
 
 def _error_response(exc: HubError) -> JSONResponse:
@@ -211,7 +236,8 @@ def _error_response(exc: HubError) -> JSONResponse:
 
 def create_app(settings: HubSettings) -> FastAPI:
     """Build the app for these settings; state lives under `settings.data_dir`."""
-    from zenml_hf_registry.hub.routes import downloads, repos, spaces, uploads
+    from zenml_hf_registry.hub.registry import PackageBackend
+    from zenml_hf_registry.hub.routes import downloads, registry, repos, spaces, uploads
     from zenml_hf_registry.hub.spaces.manager import SpaceManager
     from zenml_hf_registry.hub.spaces.runtimes import DockerRuntime, ProcessRuntime, Runtime
 
@@ -232,8 +258,10 @@ def create_app(settings: HubSettings) -> FastAPI:
         repos=repo_backend,
         tickets=uploads.TicketSigner(settings.data_dir),
         spaces=SpaceManager(settings, repo_backend, blobs, runtime),
+        packages=PackageBackend(db, blobs, repo_backend, settings.registries),
     )
-    hub.commit_listeners.append(hub.spaces.on_commit)
+    hub.commit_listeners.extend([hub.spaces.on_commit, hub.packages.on_commit])
+    hub.download_listeners.append(hub.packages.on_download)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -272,6 +300,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.include_router(uploads.router)
     app.include_router(downloads.router)
     app.include_router(spaces.router)
+    app.include_router(registry.router)
 
     @app.get("/_emulator/stats", include_in_schema=False)
     def stats() -> dict[str, Any]:

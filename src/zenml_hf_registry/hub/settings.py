@@ -9,7 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["HubSettings", "TokenRole", "TokenSpec", "load_or_create_dev_token"]
+__all__ = [
+    "HubSettings",
+    "RegistrySpec",
+    "TokenRole",
+    "TokenSpec",
+    "load_or_create_dev_token",
+]
 
 MiB = 1024 * 1024
 
@@ -49,8 +55,36 @@ class TokenSpec(BaseModel):
         return self.role is TokenRole.WRITE and self.may_see(namespace)
 
     def may_see(self, namespace: str) -> bool:
-        """Whether this token may read private repos under `namespace`."""
-        return namespace == self.user or namespace in self.orgs
+        """Whether this token may read private repos under `namespace` (`*`: every one)."""
+        return namespace == self.user or namespace in self.orgs or "*" in self.orgs
+
+
+_SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class RegistrySpec(BaseModel):
+    """A Buildkite-style package registry served at `/{org}/{name}/huggingface`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    org: str = Field(pattern=_SLUG, description="Organization slug.")
+    name: str = Field(pattern=_SLUG, description="Registry slug.")
+    private: bool = Field(default=True, description="Private registries refuse anonymous reads.")
+    tokens: tuple[TokenSpec, ...] = Field(
+        default=(), description="Registry tokens; each may read (or write) every repo in it."
+    )
+
+    @property
+    def realm(self) -> str:
+        """The realm key of this registry's repos."""
+        return f"{self.org}/{self.name}"
+
+    def authenticate(self, token: str) -> TokenSpec | None:
+        """The registry token with this value, scoped to all of the registry's namespaces."""
+        for spec in self.tokens:
+            if spec.token == token:
+                return spec.model_copy(update={"orgs": ("*",)})
+        return None
 
 
 class HubSettings(BaseModel):
@@ -82,6 +116,9 @@ class HubSettings(BaseModel):
         description="Largest non-LFS request body (commit payloads carry regular files inline).",
     )
     tree_page_size: int = Field(default=1000, ge=1, le=10000, description="Entries per tree page.")
+    registries: tuple[RegistrySpec, ...] = Field(
+        default=(), description="Package registries served below `/{org}/{name}/huggingface`."
+    )
     space_runtime: Literal["process", "docker"] = Field(
         default="process",
         description="How Spaces run: local processes (no Docker needed) or Docker containers.",

@@ -84,6 +84,9 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
     repo_type = RepoType(body.get("type") or "model")
     namespace, name = _split_repo_id(body)
     private = bool(_private_from(body))
+    registry = hub.packages.registry(realm_of(request))
+    if registry is not None:
+        private = registry.private  # a registry's visibility covers all of its packages
     try:
         repo = hub.repos.create_repo(
             realm_of(request),
@@ -93,7 +96,8 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
             private=private,
             caller=caller_of(request),
             attributes=_space_attributes(body) if repo_type is RepoType.SPACE else {},
-            initial_files=hub.repos.default_initial_files(repo_type),
+            # Registry repos start empty, so a published snapshot is exactly its files.
+            initial_files=() if registry else hub.repos.default_initial_files(repo_type),
         )
     except Conflict as exc:
         url = f"{external_base(request)}/{repo_type.url_prefix}{namespace}/{name}"

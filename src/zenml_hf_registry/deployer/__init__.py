@@ -1,0 +1,1 @@
+"""The Hugging Face Space deployer: ZenML glue in `deployer.py`, Space logic in `space.py`."""

@@ -1,0 +1,400 @@
+"""Publish one exact commit of a model to a registry, and pull it back, verifying both ways.
+
+No ZenML here. Each side gets its own `HfApi` with its own endpoint and token, so neither
+token ever reaches the other host and no implicit token (HF_TOKEN, the token file) is sent
+anywhere. Uploads pass open files to the client, which makes huggingface_hub use the LFS
+protocol for this call only (registries such as Buildkite's speak LFS, not Xet) without
+touching process-wide settings other threads rely on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationDelete,
+    HfApi,
+    snapshot_download,
+)
+from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.hf_api import RepoFile
+from huggingface_hub.utils.sha import git_hash
+
+from zenml_hf_registry.deployer.naming import validate_space_id
+from zenml_hf_registry.errors import (
+    ChecksumMismatchError,
+    ConfigurationError,
+    PublishError,
+    SnapshotNotFoundError,
+)
+from zenml_hf_registry.hub_client import hub_errors, make_api, raw_request
+from zenml_hf_registry.package_format import (
+    PackageChecksums,
+    PackageFile,
+    package_checksums,
+    package_file_name,
+)
+from zenml_hf_registry.registry.models import (
+    HubTarget,
+    PackageEntry,
+    PackageRecord,
+    RegistryTarget,
+)
+
+__all__ = ["list_packages", "publish_snapshot", "pull_snapshot", "snapshot_checksums"]
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+# huggingface_hub warns that binary buffers fall back to HTTP: that is the point here.
+logging.getLogger("huggingface_hub._commit_api").addFilter(
+    lambda record: "not supported by Xet Storage" not in record.getMessage()
+)
+
+
+def _check_repo_id(repo_id: str) -> str:
+    try:
+        return validate_space_id(repo_id)
+    except ConfigurationError as exc:
+        raise ConfigurationError(str(exc).replace("Space id", "repo id")) from exc
+
+
+def snapshot_checksums(folder: Path) -> PackageChecksums:
+    """Checksums of the package archive of a snapshot folder (one streaming pass)."""
+    files = [p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts]
+    return package_checksums(
+        PackageFile(p.relative_to(folder).as_posix(), p.stat().st_size, lambda p=p: p.open("rb"))  # type: ignore[misc]
+        for p in files
+    )
+
+
+def _entries_of_source(info: Any) -> dict[str, PackageEntry]:
+    return {
+        s.rfilename: PackageEntry(
+            path=s.rfilename,
+            size=s.size or 0,
+            sha256=s.lfs.sha256 if s.lfs else None,
+            git_oid=None if s.lfs else s.blob_id,
+        )
+        for s in info.siblings or []
+    }
+
+
+def _entries_of_tree(items: Iterable[Any]) -> dict[str, PackageEntry]:
+    return {
+        f.path: PackageEntry(
+            path=f.path,
+            size=f.size,
+            sha256=f.lfs.sha256 if f.lfs else None,
+            git_oid=None if f.lfs else f.blob_id,
+        )
+        for f in items
+        if isinstance(f, RepoFile)
+    }
+
+
+def _same_content(a: PackageEntry, b: PackageEntry) -> bool | None:
+    """True/False when comparable; None when one side is LFS and the other is not."""
+    if a.size != b.size:
+        return False
+    if a.sha256 and b.sha256:
+        return a.sha256 == b.sha256
+    if a.git_oid and b.git_oid:
+        return a.git_oid == b.git_oid
+    return None
+
+
+def _install_command(registry: RegistryTarget, repo_id: str, revision: str) -> str:
+    return (
+        f"HF_ENDPOINT={registry.hub_endpoint} HF_TOKEN=<registry read token> "
+        f"HF_HUB_DISABLE_XET=1 hf download {repo_id} --revision {revision}"
+    )
+
+
+def list_packages(registry: RegistryTarget, name: str | None = None) -> list[dict[str, Any]]:
+    """The registry's packages (`items` of its REST listing), newest first."""
+    api = make_api(registry.rest_base, registry.api_token or registry.token)
+    path = f"/v2/packages/organizations/{registry.org}/registries/{registry.registry}/packages"
+    if name:
+        path += f"?name={name}"
+    with hub_errors(registry.rest_base, f"listing packages of {registry.slug}"):
+        items = raw_request(api, "GET", path).json().get("items", [])
+    return list(items)
+
+
+def _package_details(registry: RegistryTarget, repo_id: str, version: str) -> dict[str, Any]:
+    for item in list_packages(registry, name=repo_id):
+        if item.get("version") == version:
+            api = make_api(registry.rest_base, registry.api_token or registry.token)
+            path = (
+                f"/v2/packages/organizations/{registry.org}/registries/{registry.registry}"
+                f"/packages/{item['id']}"
+            )
+            with hub_errors(registry.rest_base, f"reading package {item['id']}"):
+                return dict(raw_request(api, "GET", path).json())
+    raise PublishError(
+        f"the registry {registry.slug} lists no package {repo_id} at {version}", repo_id=repo_id
+    )
+
+
+def _record(
+    registry: RegistryTarget,
+    repo_id: str,
+    revision: str,
+    registry_revision: str,
+    entries: dict[str, PackageEntry],
+    details: dict[str, Any],
+    uploaded: int,
+) -> PackageRecord:
+    sums = details.get("checksums", {})
+    pushed = details.get("created_at")
+    return PackageRecord(
+        name=f"{repo_id}@{revision}",
+        repo_id=repo_id,
+        revision=revision,
+        registry=registry.slug,
+        registry_endpoint=registry.hub_endpoint,
+        registry_revision=registry_revision,
+        package_id=details.get("id"),
+        file_name=details.get("file_name") or package_file_name(repo_id, registry_revision),
+        size=int(details.get("size", 0)),
+        md5=sums.get("md5", ""),
+        sha1=sums.get("sha1", ""),
+        sha256=sums.get("sha256", ""),
+        sha512=sums.get("sha512", ""),
+        files=sorted(entries.values(), key=lambda e: e.path),
+        pushed_at=datetime.fromisoformat(pushed.replace("Z", "+00:00")) if pushed else None,
+        visibility=details.get("visibility"),
+        uploaded_bytes=uploaded,
+        install_command=_install_command(registry, repo_id, registry_revision),
+    )
+
+
+def _verify_checksums(repo_id: str, local: PackageChecksums, details: dict[str, Any]) -> None:
+    remote = details.get("checksums") or {}
+    for field in ("md5", "sha1", "sha256", "sha512"):
+        if remote.get(field) and remote[field] != getattr(local, field):
+            raise ChecksumMismatchError(
+                repo_id=repo_id, field=field, expected=getattr(local, field), actual=remote[field]
+            )
+    if details.get("size") is not None and int(details["size"]) != local.size:
+        raise ChecksumMismatchError(
+            repo_id=repo_id, field="size", expected=str(local.size), actual=str(details["size"])
+        )
+
+
+def _resolve_source(api: HfApi, repo_id: str, revision: str) -> Any:
+    what = f"reading {repo_id}@{revision} at {api.endpoint}"
+    try:
+        with hub_errors(api.endpoint, what):
+            return api.model_info(repo_id, revision=revision, files_metadata=True)
+    except RepositoryNotFoundError as exc:
+        raise SnapshotNotFoundError(
+            f"{repo_id} does not exist at {api.endpoint} (or the source token may not read it)",
+            repo_id=repo_id,
+            revision=revision,
+        ) from exc
+    except RevisionNotFoundError as exc:
+        raise SnapshotNotFoundError(
+            f"{repo_id} has no revision {revision!r}", repo_id=repo_id, revision=revision
+        ) from exc
+
+
+def publish_snapshot(
+    repo_id: str,
+    *,
+    registry: RegistryTarget,
+    revision: str = "main",
+    source: HubTarget | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> PackageRecord:
+    """Cache `repo_id@revision` from the source Hub and publish exactly that commit.
+
+    Everything is checked before a byte moves: the repo id, the source repo and revision, and
+    that the registry token may write. An already published snapshot uploads nothing and
+    returns the existing record. After uploading, every file is checked at the new commit
+    (size and oid) and the package checksums computed locally must equal the registry's.
+    """
+    say = progress or (lambda message: logger.info("%s", message))
+    source = source or HubTarget()
+    _check_repo_id(repo_id)
+    src = make_api(source.endpoint, source.token)
+    dst = make_api(registry.hub_endpoint, registry.token)
+
+    info = _resolve_source(src, repo_id, revision)
+    sha = str(info.sha)
+    wanted = _entries_of_source(info)
+    say(f"source {repo_id}@{revision} is commit {sha} ({len(wanted)} files)")
+
+    with hub_errors(registry.hub_endpoint, f"reading {repo_id} in {registry.slug}"):
+        try:
+            head = dst.model_info(repo_id)
+            present = _entries_of_tree(
+                dst.list_repo_tree(repo_id, revision=head.sha, recursive=True)
+            )
+        except RepositoryNotFoundError:
+            head, present = None, {}
+    if (
+        head is not None
+        and present.keys() == wanted.keys()
+        and all(_same_content(present[p], wanted[p]) for p in wanted)
+    ):
+        details = _package_details(registry, repo_id, str(head.sha))
+        say(f"already published as {registry.slug} {repo_id} at {head.sha}: nothing to upload")
+        return _record(registry, repo_id, sha, str(head.sha), wanted, details, uploaded=0)
+
+    with hub_errors(registry.hub_endpoint, f"checking write access to {registry.slug}"):
+        dst.create_repo(repo_id, exist_ok=True)
+        # A read-only token passes create_repo(exist_ok=True) on an existing repo: probe a
+        # write endpoint before anything is downloaded or uploaded.
+        raw_request(dst, "POST", f"/api/models/{repo_id}/preupload/main", {"files": []})
+
+    say(f"caching {repo_id}@{sha} from {source.endpoint}")
+    with hub_errors(source.endpoint, f"downloading {repo_id}@{sha}"):
+        folder = Path(
+            snapshot_download(
+                repo_id,
+                revision=sha,
+                endpoint=source.endpoint,
+                token=source.token or False,
+                cache_dir=cache_dir,
+            )
+        )
+
+    local = {
+        p.relative_to(folder).as_posix(): p
+        for p in folder.rglob("*")
+        if p.is_file() and ".cache" not in p.parts
+    }
+    stale = sorted(set(present) - set(local))
+    uploaded = sum(
+        path.stat().st_size
+        for name, path in local.items()
+        if name not in present or not _same_content(present[name], wanted.get(name, present[name]))
+    )
+    say(f"uploading {len(local)} files ({uploaded} bytes to send at most) to {registry.slug}")
+    with ExitStack() as files, hub_errors(registry.hub_endpoint, f"uploading {repo_id}"):
+        operations: list[CommitOperationAdd | CommitOperationDelete] = [
+            CommitOperationAdd(
+                path_in_repo=name, path_or_fileobj=files.enter_context(path.open("rb"))
+            )
+            for name, path in sorted(local.items())
+        ]
+        operations += [CommitOperationDelete(path_in_repo=name) for name in stale]
+        commit = dst.create_commit(
+            repo_id,
+            operations,
+            commit_message=f"Publish {repo_id}@{sha}",
+            commit_description=f"Snapshot of {repo_id} at commit {sha} from {source.endpoint}",
+        )
+    registry_revision = commit.oid
+
+    say("verifying the files at the new commit")
+    with hub_errors(registry.hub_endpoint, f"verifying {repo_id}"):
+        stored = _entries_of_tree(
+            dst.list_repo_tree(repo_id, revision=registry_revision, recursive=True)
+        )
+    for name, path in local.items():
+        entry = stored.get(name)
+        if entry is None:
+            raise PublishError(f"{name} is missing at {registry_revision}", repo_id=repo_id)
+        if entry.size != path.stat().st_size:
+            raise ChecksumMismatchError(
+                repo_id=repo_id,
+                field=f"size of {name}",
+                expected=str(path.stat().st_size),
+                actual=str(entry.size),
+            )
+        if entry.git_oid and entry.git_oid != git_hash(path.read_bytes()):
+            raise ChecksumMismatchError(
+                repo_id=repo_id,
+                field=f"git oid of {name}",
+                expected=git_hash(path.read_bytes()),
+                actual=entry.git_oid,
+            )
+        source_entry = wanted.get(name)
+        if (
+            entry.sha256
+            and source_entry
+            and source_entry.sha256
+            and (entry.sha256 != source_entry.sha256)
+        ):
+            raise ChecksumMismatchError(
+                repo_id=repo_id,
+                field=f"sha256 of {name}",
+                expected=source_entry.sha256,
+                actual=entry.sha256,
+            )
+    checksums = snapshot_checksums(folder)
+    details = _package_details(registry, repo_id, registry_revision)
+    _verify_checksums(repo_id, checksums, details)
+    say(f"published {repo_id}@{sha} as {registry.slug} package {details.get('id')}")
+    return _record(registry, repo_id, sha, registry_revision, stored, details, uploaded)
+
+
+def pull_snapshot(
+    repo_id: str,
+    *,
+    registry: RegistryTarget,
+    revision: str | None = None,
+    local_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[PackageRecord, Path]:
+    """Download a published snapshot (the registry's latest, or `revision`) and verify it.
+
+    Files land in the standard cache (`cache_dir`) or in `local_dir`; the package checksums
+    computed from them must equal the registry's.
+    """
+    say = progress or (lambda message: logger.info("%s", message))
+    _check_repo_id(repo_id)
+    dst = make_api(registry.hub_endpoint, registry.token)
+    try:
+        with hub_errors(registry.hub_endpoint, f"reading {repo_id} in {registry.slug}"):
+            info = dst.model_info(repo_id, revision=revision, files_metadata=True)
+    except RepositoryNotFoundError as exc:
+        raise SnapshotNotFoundError(
+            f"{registry.slug} has no package {repo_id} (or the token may not read it)",
+            repo_id=repo_id,
+            revision=revision or "main",
+        ) from exc
+    registry_revision = str(info.sha)
+    say(f"pulling {repo_id} at {registry_revision} from {registry.slug}")
+    with hub_errors(registry.hub_endpoint, f"downloading {repo_id}"):
+        folder = Path(
+            snapshot_download(
+                repo_id,
+                revision=registry_revision,
+                endpoint=registry.hub_endpoint,
+                token=registry.token or False,
+                cache_dir=cache_dir,
+                local_dir=local_dir,
+            )
+        )
+    details = _package_details(registry, repo_id, registry_revision)
+    _verify_checksums(repo_id, snapshot_checksums(folder), details)
+    source_sha = _source_sha(dst, repo_id, registry_revision) or registry_revision
+    record = _record(
+        registry, repo_id, source_sha, registry_revision, _entries_of_source(info), details, 0
+    )
+    say(f"verified {len(record.files)} files against package {details.get('id')}")
+    return record, folder
+
+
+def _source_sha(api: HfApi, repo_id: str, revision: str) -> str | None:
+    """The source commit a registry commit was published from (from its commit message)."""
+    with hub_errors(api.endpoint, f"reading the history of {repo_id}"):
+        for commit in api.list_repo_commits(repo_id, revision=revision):
+            if commit.commit_id == revision:
+                title = commit.title
+                if title.startswith(f"Publish {repo_id}@"):
+                    return title.rsplit("@", 1)[1]
+                return None
+    return None

@@ -1,0 +1,289 @@
+"""Publishing snapshots from a source Hub to a registry facade: two local Hubs, the real client."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from huggingface_hub import HfApi
+
+from tests.conftest import HubTokens, hub_stats
+from zenml_hf_registry.errors import (
+    ConfigurationError,
+    HubAccessError,
+    SnapshotNotFoundError,
+)
+from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
+from zenml_hf_registry.hub.settings import RegistrySpec
+from zenml_hf_registry.registry import (
+    HubTarget,
+    RegistryTarget,
+    list_packages,
+    publish_snapshot,
+    pull_snapshot,
+    snapshot_checksums,
+)
+
+pytestmark = pytest.mark.integration
+
+MiB = 1024 * 1024
+HF = Path(sys.executable).with_name("hf")
+REGISTRY_WRITE = TokenSpec(token="bk-registry-write-token", user="acme", role=TokenRole.WRITE)
+REGISTRY_READ = TokenSpec(token="bk-registry-read-token", user="acme", role=TokenRole.READ)
+
+
+@dataclass
+class Setup:
+    source: LocalHub
+    registry_hub: LocalHub
+    source_target: HubTarget
+    registry: RegistryTarget
+    sha: str
+
+
+def fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+@pytest.fixture
+def setup(tmp_path: Path, hub_tokens: HubTokens, hub_settings: HubSettings) -> Iterator[Setup]:
+    registry_settings = HubSettings(
+        data_dir=tmp_path / "registry-data",
+        registries=(
+            RegistrySpec(
+                org="acme", name="models", private=True, tokens=(REGISTRY_WRITE, REGISTRY_READ)
+            ),
+        ),
+        lfs_threshold=1 * MiB,
+    )
+    with LocalHub(hub_settings) as source, LocalHub(registry_settings) as registry_hub:
+        api = HfApi(endpoint=source.url, token=hub_tokens.writer.token)
+        api.create_repo("acme/tiny-model", private=True)
+        folder = tmp_path / "model"
+        (folder / "tokenizer").mkdir(parents=True)
+        (folder / "config.json").write_text('{"hidden": 8}\n')
+        (folder / "tokenizer" / "vocab.txt").write_text("a\nb\n")
+        (folder / "model.safetensors").write_bytes(os.urandom(3 * MiB))
+        commit = api.upload_folder(repo_id="acme/tiny-model", folder_path=folder)
+        yield Setup(
+            source=source,
+            registry_hub=registry_hub,
+            source_target=HubTarget(endpoint=source.url, token=hub_tokens.writer.token),
+            registry=RegistryTarget(
+                org="acme",
+                registry="models",
+                token=REGISTRY_WRITE.token,
+                endpoint=f"{registry_hub.url}/acme/models/huggingface",
+            ),
+            sha=commit.oid,
+        )
+
+
+def test_publish_pins_the_commit_and_verifies_checksums(setup: Setup, tmp_path: Path) -> None:
+    # A later commit on main must not change what a pinned publish sends.
+    HfApi(endpoint=setup.source.url, token=setup.source_target.token).upload_file(
+        path_or_fileobj=b"later", path_in_repo="later.txt", repo_id="acme/tiny-model"
+    )
+    record = publish_snapshot(
+        "acme/tiny-model",
+        revision=setup.sha,
+        source=setup.source_target,
+        registry=setup.registry,
+        cache_dir=tmp_path / "cache",
+    )
+
+    assert record.name == f"acme/tiny-model@{setup.sha}"
+    assert record.revision == setup.sha
+    assert record.registry == "acme/models"
+    assert {f.path for f in record.files} == {
+        ".gitattributes",
+        "config.json",
+        "tokenizer/vocab.txt",
+        "model.safetensors",
+    }
+    snapshot = tmp_path / "cache" / "models--acme--tiny-model" / "snapshots" / setup.sha
+    assert snapshot.is_dir()  # the standard cache folder the Buildkite docs name
+    local = snapshot_checksums(snapshot)
+    assert (record.md5, record.sha1, record.sha256, record.sha512, record.size) == (
+        local.md5,
+        local.sha1,
+        local.sha256,
+        local.sha512,
+        local.size,
+    )
+    assert record.registry_revision in record.file_name
+    assert "hf download acme/tiny-model --revision" in record.install_command
+    assert record.uploaded_bytes >= 3 * MiB
+    assert record.visibility == "private"
+
+    # Each token went only to its own host.
+    source_seen = hub_stats(setup.source)["token_fingerprints"]
+    registry_seen = hub_stats(setup.registry_hub)["token_fingerprints"]
+    assert fingerprint(setup.source_target.token or "") in source_seen
+    assert fingerprint(REGISTRY_WRITE.token) in registry_seen
+    assert fingerprint(setup.source_target.token or "") not in registry_seen
+    assert fingerprint(REGISTRY_WRITE.token) not in source_seen
+
+
+def test_republish_sends_no_bytes_and_returns_the_same_record(setup: Setup, tmp_path: Path) -> None:
+    first = publish_snapshot(
+        "acme/tiny-model",
+        revision=setup.sha,
+        source=setup.source_target,
+        registry=setup.registry,
+        cache_dir=tmp_path / "cache",
+    )
+    before = hub_stats(setup.registry_hub)
+    source_before = hub_stats(setup.source)
+
+    again = publish_snapshot(
+        "acme/tiny-model",
+        revision=setup.sha,
+        source=setup.source_target,
+        registry=setup.registry,
+        cache_dir=tmp_path / "other-cache",
+    )
+
+    after = hub_stats(setup.registry_hub)
+    assert again.uploaded_bytes == 0
+    assert again.registry_revision == first.registry_revision
+    assert again.sha256 == first.sha256
+    assert after["lfs_upload_bytes"] == before["lfs_upload_bytes"]
+    requests = (after["total_requests"] - before["total_requests"]) + (
+        hub_stats(setup.source)["total_requests"] - source_before["total_requests"]
+    )
+    assert requests <= 5 + 2  # + the two stats calls themselves
+    assert not (tmp_path / "other-cache").exists()  # nothing was downloaded
+
+
+def test_pull_into_a_fresh_cache_is_byte_identical_and_counts_downloads(
+    setup: Setup, tmp_path: Path
+) -> None:
+    record = publish_snapshot(
+        "acme/tiny-model",
+        revision=setup.sha,
+        source=setup.source_target,
+        registry=setup.registry,
+        cache_dir=tmp_path / "cache",
+    )
+    reader = setup.registry.model_copy(update={"token": REGISTRY_READ.token})
+
+    pulled, folder = pull_snapshot(
+        "acme/tiny-model", registry=reader, local_dir=tmp_path / "pulled"
+    )
+
+    original = tmp_path / "cache" / "models--acme--tiny-model" / "snapshots" / setup.sha
+    for entry in record.files:
+        assert (folder / entry.path).read_bytes() == (original / entry.path).read_bytes()
+    assert pulled.revision == setup.sha  # recovered from the registry's commit
+    assert pulled.sha512 == record.sha512
+    items = list_packages(reader, name="acme/tiny-model")
+    assert [item["version"] for item in items] == [record.registry_revision]
+    details = json.loads(
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{setup.registry_hub.url}/v2/packages/organizations/acme/registries/models/packages/"
+                f"{items[0]['id']}",
+                headers={"Authorization": f"Bearer {REGISTRY_READ.token}"},
+            ),
+            timeout=10,
+        ).read()
+    )
+    assert details["downloads"] == len(record.files)
+    assert details["checksums"]["sha256"] == record.sha256
+
+
+def test_private_registry_refuses_anonymous_and_read_only_publishing(
+    setup: Setup, tmp_path: Path
+) -> None:
+    anonymous = setup.registry.model_copy(update={"token": None})
+    with pytest.raises(HubAccessError):
+        list_packages(anonymous)
+    read_only = setup.registry.model_copy(update={"token": REGISTRY_READ.token})
+    with pytest.raises(HubAccessError, match="refused the token"):
+        publish_snapshot(
+            "acme/tiny-model",
+            revision=setup.sha,
+            source=setup.source_target,
+            registry=read_only,
+            cache_dir=tmp_path / "cache",
+        )
+    assert not (tmp_path / "cache").exists()  # refused before a byte moved
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(
+            f"{setup.registry_hub.url}/acme/models/huggingface/api/models/acme/tiny-model",
+            timeout=10,
+        )
+    assert refused.value.code == 404
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "revision", "error", "message"),
+    [
+        ("acme/no-such-model", "main", SnapshotNotFoundError, "does not exist"),
+        ("acme/tiny-model", "no-such-branch", SnapshotNotFoundError, "no revision"),
+        ("not a repo id", "main", ConfigurationError, "invalid repo id"),
+    ],
+)
+def test_bad_input_fails_before_any_byte_moves(
+    setup: Setup,
+    tmp_path: Path,
+    repo_id: str,
+    revision: str,
+    error: type[Exception],
+    message: str,
+) -> None:
+    with pytest.raises(error, match=message):
+        publish_snapshot(
+            repo_id,
+            revision=revision,
+            source=setup.source_target,
+            registry=setup.registry,
+            cache_dir=tmp_path / "cache",
+        )
+    assert not (tmp_path / "cache").exists()
+    assert list_packages(setup.registry) == []
+
+
+def test_invalid_registry_slugs_are_refused() -> None:
+    with pytest.raises(ValueError, match="slug"):
+        RegistryTarget(org="Acme Corp", registry="models")
+
+
+def test_documented_hf_upload_of_the_cached_snapshot_folder(setup: Setup, tmp_path: Path) -> None:
+    from huggingface_hub import snapshot_download
+
+    folder = snapshot_download(
+        "acme/tiny-model",
+        revision=setup.sha,
+        endpoint=setup.source.url,
+        token=setup.source_target.token,
+        cache_dir=tmp_path / "hub-cache",
+    )
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": setup.registry.hub_endpoint,
+        "HF_TOKEN": REGISTRY_WRITE.token,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": str(tmp_path / "hf-home"),
+    }
+    result = subprocess.run(
+        [HF, "upload", "acme/tiny-model", folder],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    items: list[dict[str, Any]] = list_packages(setup.registry, name="acme/tiny-model")
+    assert len(items) == 1
