@@ -287,3 +287,67 @@ def test_documented_hf_upload_of_the_cached_snapshot_folder(setup: Setup, tmp_pa
     assert result.returncode == 0, result.stderr
     items: list[dict[str, Any]] = list_packages(setup.registry, name="acme/tiny-model")
     assert len(items) == 1
+
+
+def test_cli_publish_pull_and_list(setup: Setup, tmp_path: Path) -> None:
+    cli = Path(sys.executable).with_name("zenml-hf-registry")
+    env = {
+        **os.environ,
+        "HF_TOKEN": setup.source_target.token or "",
+        "ZENML_HF_REGISTRY_TOKEN": REGISTRY_WRITE.token,
+        "COLUMNS": "200",
+    }
+    common = ["--registry", "acme/models", "--registry-endpoint", setup.registry.hub_endpoint]
+
+    published = subprocess.run(
+        [
+            cli,
+            "publish",
+            "acme/tiny-model",
+            "--revision",
+            setup.sha,
+            *common,
+            "--source-endpoint",
+            setup.source.url,
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert published.returncode == 0, published.stderr
+    record = json.loads(published.stdout)
+    assert record["name"] == f"acme/tiny-model@{setup.sha}"
+    assert REGISTRY_WRITE.token not in published.stdout + published.stderr
+    assert (setup.source_target.token or "") not in published.stdout + published.stderr
+
+    listed = subprocess.run(
+        [cli, "packages", "list", *common], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert record["registry_revision"] in listed.stdout
+
+    pulled = subprocess.run(
+        [cli, "pull", "acme/tiny-model", *common, "--local-dir", str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    assert record["sha256"] in pulled.stdout
+    assert (tmp_path / "out" / "config.json").read_text() == '{"hidden": 8}\n'
+
+    refused = subprocess.run(
+        [cli, "publish", "acme/tiny-model", *common, "--source-endpoint", setup.source.url],
+        env={**env, "ZENML_HF_REGISTRY_TOKEN": "wrong-token"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "refused the token" in refused.stderr
+    assert "Traceback" not in refused.stderr
