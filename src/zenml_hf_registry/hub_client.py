@@ -7,6 +7,7 @@ import) or lets an implicit token (HF_TOKEN, the token file) travel to another h
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,9 @@ from zenml_hf_registry.errors import HfRegistryError, HubAccessError, HubUnavail
 __all__ = ["hub_errors", "make_api", "raw_request"]
 
 _LIBRARY = "zenml-hf-registry"
+
+# httpx2 logs every request at INFO, which ZenML's CLI would print line by line.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
 def make_api(endpoint: str, token: str | None) -> HfApi:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
 
 import requests
+from huggingface_hub.errors import RepositoryNotFoundError
 from pydantic import BaseModel, Field
 from zenml.client import Client
 from zenml.deployers.containerized_deployer import ContainerizedDeployer
@@ -29,7 +30,11 @@ from zenml.models import DeploymentOperationalState, DeploymentResponse, Deploym
 from zenml.stack.stack_validator import StackValidator
 
 from zenml_hf_registry._version import __version__
-from zenml_hf_registry.deployer.entrypoint import APP_PORT_ENV, SpaceEntrypointConfiguration
+from zenml_hf_registry.deployer.entrypoint import (
+    APP_PORT_ENV,
+    ENTRYPOINT_SOURCE,
+    SpaceEntrypointConfiguration,
+)
 from zenml_hf_registry.deployer.naming import space_id_for
 from zenml_hf_registry.deployer.space import (
     SpaceOperator,
@@ -188,10 +193,16 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         arguments = SpaceEntrypointConfiguration.get_entrypoint_arguments(
             **{DEPLOYMENT_ID_OPTION: deployment.id}
         )
+        # ZenML resolves the class relative to the current source root (which can give
+        # `src.zenml_hf_registry...` in a source checkout); the image imports the package.
+        source_flag = arguments.index("--entrypoint_config_source")
+        arguments[source_flag + 1] = ENTRYPOINT_SOURCE
         dockerfile = (
             f"FROM {image}\n"
             "USER 1000\n"
             f"ENV {APP_PORT_ENV}={settings.app_port}\n"
+            # A new snapshot must restart the app (it loads the deployment's snapshot at start).
+            f"ENV ZENML_HF_SNAPSHOT_ID={deployment.snapshot.id if deployment.snapshot else ''}\n"
             f"ENTRYPOINT {json.dumps(entrypoint)}\n"
             f"CMD {json.dumps(arguments)}\n"
         )
@@ -287,9 +298,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 logger.info("Deleting the previous Space %s", old_id)
                 operator.delete(old_id)
             metadata.stale_space_ids = []
-        state = self.do_get_deployment_state(
-            deployment.model_copy(update={"deployment_metadata": metadata.model_dump()})
-        )
+        state = self._state(metadata, deployment.name)
         if not plan.is_empty and state.status is DeploymentStatus.RUNNING:
             state.status = DeploymentStatus.PENDING  # the change has not rolled out yet
         return state
@@ -309,9 +318,10 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         metadata = SpaceMetadata.from_deployment(deployment)
         if metadata is None:
             raise DeploymentNotFoundError(f"Deployment {deployment.name} has no Space yet")
-        operator = SpaceOperator(make_api(metadata.endpoint, self._token()))
-        from huggingface_hub.errors import RepositoryNotFoundError
+        return self._state(metadata, deployment.name)
 
+    def _state(self, metadata: SpaceMetadata, name: str) -> DeploymentOperationalState:
+        operator = SpaceOperator(make_api(metadata.endpoint, self._token()))
         try:
             with self._translate():
                 runtime, host = operator.runtime(metadata.space_id)
@@ -330,8 +340,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             metadata.last_log_lines = self._last_lines(operator, metadata.space_id, stage)
         elif stage in STOPPED:
             metadata.error_message = (
-                f"The Space is {stage.lower()}; `zenml deployment provision "
-                f"{deployment.name}` restarts it."
+                f"The Space is {stage.lower()}; `zenml deployment provision {name}` restarts it."
             )
         else:
             metadata.last_log_lines = []

@@ -151,7 +151,9 @@ class SpacePlan:
         return "; ".join(parts) or "nothing to change"
 
 
-_RESUMABLE = {"PAUSED", "STOPPED"}
+# Stages a redeploy brings back: stopped, or crashed at run time (perhaps for a reason that is
+# gone, like an unreachable ZenML server). A build error needs a changed commit instead.
+_RESUMABLE = {"PAUSED", "STOPPED", "RUNTIME_ERROR"}
 
 
 def plan_space(

@@ -1,7 +1,8 @@
 """The two ways the local Hub runs a Space: as a local process, or as a Docker container.
 
 `process` (default, no Docker needed) runs the Dockerfile's ENTRYPOINT/CMD on this machine,
-with the Dockerfile's ENV, the Space's variables and secrets, and `PORT` in the environment.
+with the Dockerfile's ENV, the Space's variables and secrets, and `PORT` in the environment;
+a command starting with `python` runs with the Hub's own interpreter.
 It does not emulate the image: the FROM image is not pulled, RUN/COPY/USER/WORKDIR are not
 applied, and the command runs as the server's user, in the working directory chosen when the
 server started (or the Space's checked-out files when none was chosen).
@@ -19,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -132,6 +134,10 @@ class ProcessRuntime:
     ) -> AppHandle:
         full_env = {**os.environ, **env}
         command = list(dockerfile.command)
+        # "python" in a Space's command means the image's Python; here, the Hub's own (its
+        # virtualenv has the packages the image would), whatever PATH says.
+        if command[0] in ("python", "python3"):
+            command[0] = sys.executable
         executable = shutil.which(command[0], path=full_env.get("PATH"))
         if executable is None:
             raise StartError(f"executable {command[0]!r} not found on PATH")
