@@ -1,0 +1,170 @@
+"""The whole deployer lifecycle through the real ZenML CLI, a local ZenML server and the local Hub.
+
+`zenml pipeline deploy` -> RUNNING -> `zenml deployment invoke` -> logs, list, describe ->
+unchanged re-provision (0 builds, 0 restarts) -> changed hardware (exactly 1 restart) ->
+`zenml deployment delete` removes the Space. The Space runs on the local Hub's process
+runtime, importing the example pipeline from this checkout (no image build).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from huggingface_hub import HfApi
+
+from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ZENML = Path(sys.executable).with_name("zenml")
+HF_TOKEN = "e2e-sentinel-hf-token-0123456789"
+PIPELINE = "examples.hello_pipeline.pipeline.hello_pipeline"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ZenML:
+    """The `zenml` CLI in an isolated config dir, logged in to its own local server."""
+
+    def __init__(self, root: Path) -> None:
+        self.env = {
+            **os.environ,
+            "ZENML_CONFIG_PATH": str(root / "zenml"),
+            "HOME": str(root / "home"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_AUTO_OPEN_DASHBOARD": "false",
+            "ZENML_LOGGING_COLORS_DISABLED": "true",
+            "ZENML_ENABLE_RICH_TRACEBACK": "false",
+            "HF_HUB_DISABLE_XET": "1",
+            "COLUMNS": "250",
+        }
+        (root / "home").mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 240) -> str:
+        result = subprocess.run(
+            [str(ZENML), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        output = result.stdout + result.stderr
+        if check and result.returncode != 0:
+            raise AssertionError(f"zenml {' '.join(args)} failed ({result.returncode}):\n{output}")
+        return output
+
+
+@pytest.fixture(scope="module")
+def zenml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZenML]:
+    cli = ZenML(tmp_path_factory.mktemp("zenml-e2e"))
+    cli("login", "--local", "--port", str(free_port()), timeout=180)
+    try:
+        yield cli
+    finally:
+        cli("logout", "--local", check=False, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
+    settings = HubSettings(
+        data_dir=tmp_path_factory.mktemp("hub-e2e"),
+        tokens=(TokenSpec(token=HF_TOKEN, user="alice", orgs=("acme",)),),
+        space_workdir=ROOT,
+        space_startup_timeout=120,
+    )
+    with LocalHub(settings) as running:
+        yield running
+
+
+def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as r:
+        return dict(json.load(r))
+
+
+def describe(zenml: ZenML) -> str:
+    return zenml("deployment", "describe", "hello", "--show-metadata")
+
+
+def test_deploy_invoke_update_and_delete_through_the_zenml_cli(zenml: ZenML, hub: LocalHub) -> None:
+    zenml("secret", "create", "hf_token", f"--token={HF_TOKEN}")
+    zenml(
+        "deployer",
+        "register",
+        "hf",
+        "--flavor=huggingface",
+        "--secret_name=hf_token",
+        "--organization=acme",
+        f"--endpoint={hub.url}",
+    )
+    zenml("stack", "register", "hf-stack", "-o", "default", "-a", "default", "-D", "hf", "--set")
+
+    output = zenml(
+        "pipeline",
+        "deploy",
+        PIPELINE,
+        "--name",
+        "hello",
+        "--config",
+        "examples/hello_pipeline/local_hub.yaml",
+        "--timeout",
+        "180",
+        timeout=300,
+    )
+    assert HF_TOKEN not in output
+    details = describe(zenml)
+    assert "RUNNING" in details
+    space_id = next(
+        line.split(":", 1)[1].strip()
+        for line in details.splitlines()
+        if line.strip().startswith("space_id:")
+    )
+    assert space_id.startswith("acme/zenml-hello-")
+    app_url = HfApi(endpoint=hub.url, token=HF_TOKEN).space_info(space_id).host
+    assert app_url
+    assert app_url in details  # the deployment URL is the app's, not the Hub page
+    assert HF_TOKEN not in details
+
+    invoked = zenml("deployment", "invoke", "hello", "--name=Alice")
+    assert "Hello, Alice!" in invoked
+
+    logs = zenml("deployment", "logs", "hello")
+    assert "[build] build succeeded" in logs
+    assert "[run]" in logs
+    assert "Application startup complete" in logs
+    assert "RUNNING" in zenml("deployment", "list")
+    first = counters(hub, space_id)
+    assert (first["builds"], first["restarts"]) == (1, 0)
+
+    # Re-provisioning the same snapshot changes nothing on the Hub.
+    zenml("deployment", "provision", "hello", timeout=300)
+    assert counters(hub, space_id) == first
+
+    # Changed hardware on the component: exactly one restart, no rebuild.
+    zenml("deployer", "update", "hf", "--space_hardware=t4-small")
+    zenml("deployment", "provision", "hello", timeout=300)
+    after = counters(hub, space_id)
+    assert (after["builds"], after["restarts"]) == (1, 1)
+    assert "t4-small" in describe(zenml)
+    assert "Hello, Bob!" in zenml("deployment", "invoke", "hello", "--name=Bob")
+
+    zenml("deployment", "delete", "hello", "-y")
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(f"{hub.url}/api/spaces/{space_id}/runtime", timeout=10)
+    assert gone.value.code == 404
+    assert "hello" not in zenml("deployment", "list")
