@@ -1,7 +1,10 @@
 """The end-to-end demo on the embedded local Hub: no account, no internet.
 
-Run it with `make demo`. Each step prints what it did. State lives under `.demo/` and is
-removed at the end unless `--keep` is given.
+Run it with `make demo`. It starts the local Hub (with a Buildkite-style registry) and a local
+ZenML server, deploys the example pipeline to a local Docker Space with `zenml pipeline
+deploy`, invokes it, shows its logs, publishes a model snapshot to the registry, pulls it back,
+and cleans up, saying what it did at each step. State lives under `.demo/` and is removed at
+the end unless `--keep` is given.
 """
 
 from __future__ import annotations
@@ -9,41 +12,92 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-# The local Hub speaks LFS, not Xet; huggingface_hub reads this once, at import.
+# The local Hub speaks LFS, not Xet; huggingface_hub reads these once, at import.
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("ZENML_LOGGING_COLORS_DISABLED", "true")  # also the Space app's logs
 
-from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub import HfApi
 
 import zenml_hf_registry
-from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
+from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
+from zenml_hf_registry.hub.settings import RegistrySpec
+from zenml_hf_registry.registry import HubTarget, RegistryTarget, publish_snapshot, pull_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".demo"
+ZENML = Path(sys.executable).with_name("zenml")
+HUB_TOKEN = TokenSpec(token="demo-hub-token", user="demo", orgs=("acme",))
+REGISTRY_TOKEN = TokenSpec(token="demo-registry-token", user="acme", role=TokenRole.WRITE)
 
 
 def step(message: str) -> None:
     """Print one step of the demo."""
-    print(f"==> {message}", flush=True)
+    print(f"\n==> {message}", flush=True)
 
 
 def detail(message: str) -> None:
     """Print a detail of the current step."""
-    print(f"    {message}", flush=True)
+    for line in message.rstrip().splitlines():
+        print(f"    {line}", flush=True)
 
 
-def make_model_folder(folder: Path) -> None:
-    """A small model snapshot: config, tokenizer text and a 12 MB weights file (LFS)."""
-    folder.mkdir(parents=True, exist_ok=True)
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ZenMLCli:
+    """The `zenml` CLI with its own config under .demo/ (your ZenML setup is not touched)."""
+
+    def __init__(self) -> None:
+        self.env = {
+            **os.environ,
+            "ZENML_CONFIG_PATH": str(STATE / "zenml"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_AUTO_OPEN_DASHBOARD": "false",
+            "ZENML_LOGGING_COLORS_DISABLED": "true",
+            "COLUMNS": "120",
+        }
+
+    def run(self, *args: str, show: bool = False, timeout: float = 300) -> str:
+        """Run `zenml ARGS`; print the command, and its output when `show`."""
+        detail(f"$ zenml {' '.join(args)}")
+        result = subprocess.run(
+            [str(ZENML), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        output = (result.stdout + result.stderr).strip()
+        if result.returncode != 0:
+            detail(output[-3000:])
+            raise SystemExit(f"demo failed at: zenml {' '.join(args)}")
+        if show:
+            detail(output)
+        return output
+
+
+def make_model(api: HfApi) -> str:
+    """A small model on the local Hub: config, tokenizer and 12 MB of weights (LFS)."""
+    api.create_repo("acme/demo-model", private=True)
+    folder = STATE / "model"
+    (folder / "tokenizer").mkdir(parents=True)
     (folder / "config.json").write_text('{"model_type": "demo", "hidden_size": 8}\n')
-    (folder / "tokenizer").mkdir(exist_ok=True)
     (folder / "tokenizer" / "vocab.txt").write_text("hello\nworld\n")
     (folder / "model.safetensors").write_bytes(os.urandom(12 * 1024 * 1024))
+    return api.upload_folder(repo_id="acme/demo-model", folder_path=folder).oid
 
 
 def main() -> int:
@@ -53,54 +107,106 @@ def main() -> int:
     args = parser.parse_args()
 
     shutil.rmtree(STATE, ignore_errors=True)
+    STATE.mkdir()
     started = time.monotonic()
-    step(f"zenml-hf-registry {zenml_hf_registry.__version__} is installed and importable")
+    step(f"zenml-hf-registry {zenml_hf_registry.__version__} is installed")
 
-    token = TokenSpec(token="demo-write-token", user="demo", orgs=("acme",))
-    settings = HubSettings(data_dir=STATE / "hub", tokens=(token,))
+    settings = HubSettings(
+        data_dir=STATE / "hub",
+        tokens=(HUB_TOKEN,),
+        registries=(RegistrySpec(org="acme", name="models", tokens=(REGISTRY_TOKEN,)),),
+        space_workdir=ROOT,  # the Space imports the example pipeline from this checkout
+        space_startup_timeout=180,
+    )
+    zenml = ZenMLCli()
     with LocalHub(settings) as hub:
-        step(f"Local Hub up at {hub.url} (data in {settings.data_dir.relative_to(ROOT)})")
-        api = HfApi(endpoint=hub.url, token=token.token)
-        detail(f"whoami: {api.whoami()['name']} (orgs: {', '.join(token.orgs)})")
-
-        repo_id = "acme/demo-model"
-        url = api.create_repo(repo_id, private=True)
-        step(f"Created private model repo {url.repo_id} at {url}")
-
-        source = STATE / "model"
-        make_model_folder(source)
-        commit = api.upload_folder(repo_id=repo_id, folder_path=source, commit_message="Add model")
-        step(f"Uploaded {source.relative_to(ROOT)} as commit {commit.oid[:12]}")
-        for entry in api.list_repo_tree(repo_id, recursive=True):
-            kind = "LFS " if getattr(entry, "lfs", None) else ""
-            size = getattr(entry, "size", 0) or 0
-            detail(f"{entry.path:<28} {kind:>4}{size:>10} bytes")
-
-        again = api.upload_folder(repo_id=repo_id, folder_path=source)
-        detail(f"re-upload of the unchanged folder made no new commit: {again.oid == commit.oid}")
-
-        target = snapshot_download(
-            repo_id,
-            revision=commit.oid,
-            endpoint=hub.url,
-            token=token.token,
-            cache_dir=STATE / "cache",
+        step(
+            f"Local Hub up at {hub.url}, registry acme/models at {hub.url}/acme/models/huggingface"
         )
-        identical = all(
-            (Path(target) / f.relative_to(source)).read_bytes() == f.read_bytes()
-            for f in source.rglob("*")
-            if f.is_file()
-        )
-        step(f"Downloaded commit {commit.oid[:12]} into a fresh cache: byte-identical={identical}")
-        if not identical:
-            return 1
 
-        api.delete_repo(repo_id)
-        step(f"Deleted {repo_id}")
+        step("Starting a local ZenML server (zenml login --local)")
+        zenml.run("login", "--local", "--port", str(free_port()), timeout=180)
+        try:
+            step("Registering the Hugging Face deployer and a stack that uses it")
+            zenml.run("secret", "create", "hf_token", f"--token={HUB_TOKEN.token}")
+            zenml.run(
+                "deployer",
+                "register",
+                "hf",
+                "--flavor=huggingface",
+                "--secret_name=hf_token",
+                "--organization=acme",
+                f"--endpoint={hub.url}",
+            )
+            zenml.run(
+                "stack",
+                "register",
+                "hf-stack",
+                "-o",
+                "default",
+                "-a",
+                "default",
+                "-D",
+                "hf",
+                "--set",
+            )
 
+            step("Deploying examples/hello_pipeline to a Docker Space (zenml pipeline deploy)")
+            zenml.run(
+                "pipeline",
+                "deploy",
+                "examples.hello_pipeline.pipeline.hello_pipeline",
+                "--name",
+                "hello",
+                "--config",
+                "examples/hello_pipeline/local_hub.yaml",
+            )
+            zenml.run("deployment", "list", "--output", "tsv", show=True)
+
+            step("Invoking the deployment")
+            output = zenml.run("deployment", "invoke", "hello", "--name=Demo")
+            greeting = next((line.strip() for line in output.splitlines() if "Hello" in line), "")
+            detail(f"the pipeline answered: {greeting}")
+
+            step("Build and run logs of the Space")
+            logs = zenml.run("deployment", "logs", "hello", "--tail", "8")
+            detail(logs)
+
+            step("Publishing a model snapshot to the registry, pinned to its commit")
+            api = HfApi(endpoint=hub.url, token=HUB_TOKEN.token)
+            sha = make_model(api)
+            registry = RegistryTarget(
+                org="acme",
+                registry="models",
+                token=REGISTRY_TOKEN.token,
+                endpoint=f"{hub.url}/acme/models/huggingface",
+            )
+            record = publish_snapshot(
+                "acme/demo-model",
+                revision=sha,
+                registry=registry,
+                source=HubTarget(endpoint=hub.url, token=HUB_TOKEN.token),
+                cache_dir=STATE / "hf-cache",
+                progress=detail,
+            )
+            detail(f"package {record.name}: {record.size} bytes, sha256 {record.sha256}")
+            detail(f"install: {record.install_command}")
+
+            step("Pulling it back into a fresh folder and verifying checksums")
+            pulled, folder = pull_snapshot(
+                "acme/demo-model",
+                registry=registry,
+                local_dir=STATE / "pulled",
+            )
+            detail(f"{len(pulled.files)} files in {folder.relative_to(ROOT)}, sha512 matches")
+
+            step("Cleaning up: deleting the deployment (and its Space)")
+            zenml.run("deployment", "delete", "hello", "-y")
+        finally:
+            zenml.run("logout", "--local", timeout=120)
     if not args.keep:
         shutil.rmtree(STATE, ignore_errors=True)
-    step(f"Done in {time.monotonic() - started:.1f}s; the local Hub is stopped.")
+    step(f"Done in {time.monotonic() - started:.0f}s: local Hub and ZenML server stopped.")
     return 0
 
 
