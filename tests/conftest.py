@@ -135,3 +135,21 @@ def hub_stats(hub: LocalHub) -> dict[str, Any]:
     with urllib.request.urlopen(f"{hub.url}/_emulator/stats", timeout=10) as response:
         stats: dict[str, Any] = json.load(response)
     return stats
+
+
+@pytest.fixture
+def clean_zenml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh local ZenML store and client in this test's own config dir (ZenML's recipe)."""
+    from zenml.client import Client
+    from zenml.config.global_config import GlobalConfiguration
+
+    config = tmp_path / "zenml-config"
+    monkeypatch.setenv("ZENML_CONFIG_PATH", str(config))
+    monkeypatch.chdir(tmp_path)
+    GlobalConfiguration._reset_instance()  # type: ignore[attr-defined]
+    Client._reset_instance()  # type: ignore[attr-defined]
+    try:
+        yield Client()
+    finally:
+        GlobalConfiguration._reset_instance()  # type: ignore[attr-defined]
+        Client._reset_instance()  # type: ignore[attr-defined]
