@@ -290,3 +290,38 @@ def test_the_builtin_flavor_name_resolves_to_this_plugin_and_can_be_switched_off
         env={**env, "ZENML_HF_REGISTRY_OVERRIDE_BUILTIN": "false"},
     )
     assert off.stdout.split()[0].startswith("zenml.integrations.huggingface")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "python:3.11-slim",
+        "local/zenml-hf-registry:dev",
+        "localhost/app",
+        "ghcr.io/org/img:1.0",
+        "127.0.0.1:5000/zenml/app@sha256:" + "a" * 64,
+        "registry.hf.space/acme-app:latest",
+    ],
+)
+def test_valid_image_references_pass(image: str) -> None:
+    from zenml_hf_registry.images import validate_image_reference
+
+    assert validate_image_reference(image) == image
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("UPPER/case", "lowercase repository"),
+        ("a b", "lowercase repository"),
+        ("img:", "the tag '' is invalid"),
+        ("reg.io/img@sha256:xyz", "digest"),
+        ("", "empty"),
+        (" img", "whitespace"),
+    ],
+)
+def test_invalid_image_references_say_why(image: str, message: str) -> None:
+    from zenml_hf_registry.images import InvalidImageReferenceError, validate_image_reference
+
+    with pytest.raises(InvalidImageReferenceError, match=message):
+        validate_image_reference(image)

@@ -46,6 +46,7 @@ from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
 from zenml_hf_registry.errors import HfRegistryError
 from zenml_hf_registry.flavors import HuggingFaceDeployerConfig, HuggingFaceDeployerSettings
 from zenml_hf_registry.hub_client import hub_errors, make_api
+from zenml_hf_registry.images import validate_image_reference
 
 if TYPE_CHECKING:
     from zenml.config.base_settings import BaseSettings
@@ -248,7 +249,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             space_id = space_id_for(
                 namespace, self.config.space_prefix, deployment.name, deployment.id
             )
-            image = self.get_image(deployment.snapshot)  # type: ignore[arg-type]
+            image = validate_image_reference(self.get_image(deployment.snapshot))  # type: ignore[arg-type]
             previous = SpaceMetadata.from_deployment(deployment)
             spec = SpaceSpec(
                 space_id=space_id,
