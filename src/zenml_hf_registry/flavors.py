@@ -22,6 +22,7 @@ from zenml.deployers.base_deployer import (
     BaseDeployerFlavor,
     BaseDeployerSettings,
 )
+from zenml.models import FlavorRequest
 from zenml.utils.secret_utils import SecretField
 
 if TYPE_CHECKING:
@@ -134,21 +135,27 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
     def _secret_keys(cls, value: dict[str, str]) -> dict[str, str]:
         return _check_keys(value, "space_secrets")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _secure_default(cls, data: Any) -> Any:
-        # A public Space is reachable by anyone who finds its URL: require a key unless the
-        # user opted out. Private Spaces are guarded by the Hub's gate instead.
-        if not isinstance(data, dict):
-            return data
-        if data.get("private") and data.get("auth_key"):
+    @model_validator(mode="after")
+    def _private_excludes_auth_key(self) -> HuggingFaceDeployerSettings:
+        if self.private and self.auth_key:
             raise ValueError(
                 "auth_key: a private Space is guarded by the Hub's gate, which reads the same "
                 "Authorization header as ZenML's auth key; set private or auth_key, not both"
             )
-        if not (data.get("private") or data.get("auth_key") or data.get("allow_unauthenticated")):
-            data = {**data, "generate_auth_key": True}
-        return data
+        return self
+
+    def with_secure_default(self) -> HuggingFaceDeployerSettings:
+        """These settings with the auth-key default applied (on the merged settings only).
+
+        A public Space is reachable by anyone who finds its URL, so it gets a generated key
+        unless the user opted out; a private Space is guarded by the Hub's gate instead (and
+        cannot carry a key, see above).
+        """
+        if self.private:
+            return self.model_copy(update={"generate_auth_key": False})
+        if not self.auth_key and not self.allow_unauthenticated:
+            return self.model_copy(update={"generate_auth_key": True})
+        return self
 
 
 class HuggingFaceDeployerConfig(BaseDeployerConfig, HuggingFaceDeployerSettings):
@@ -206,6 +213,17 @@ class HuggingFaceDeployerConfig(BaseDeployerConfig, HuggingFaceDeployerSettings)
 
 class HuggingFaceDeployerFlavor(BaseDeployerFlavor):
     """Deploy pipelines as Hugging Face Docker Spaces (flavor `huggingface`)."""
+
+    def to_model(self, *args: Any, **kwargs: Any) -> FlavorRequest:
+        """The stored flavor record, naming this class by its import path.
+
+        ZenML resolves classes against the current source root; in a source checkout of
+        this package that gives `src.zenml_hf_registry...`, which no other process imports.
+        """
+        model = super().to_model(*args, **kwargs)
+        return model.model_copy(
+            update={"source": f"{type(self).__module__}.{type(self).__qualname__}"}
+        )
 
     @property
     def name(self) -> str:

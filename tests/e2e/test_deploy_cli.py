@@ -163,8 +163,70 @@ def test_deploy_invoke_update_and_delete_through_the_zenml_cli(zenml: ZenML, hub
     assert "t4-small" in describe(zenml)
     assert "Hello, Bob!" in zenml("deployment", "invoke", "hello", "--name=Bob")
 
+    # A new prefix moves the deployment to a new Space and deletes the old one.
+    zenml("deployer", "update", "hf", "--space_prefix=team")
+    zenml("deployment", "provision", "hello", timeout=300)
+    moved = describe(zenml)
+    assert "space_id: acme/team-hello-" in moved
+    assert "RUNNING" in moved
+    assert runtime_status(hub, space_id) == 404
+
     zenml("deployment", "delete", "hello", "-y")
-    with pytest.raises(urllib.error.HTTPError) as gone:
-        urllib.request.urlopen(f"{hub.url}/api/spaces/{space_id}/runtime", timeout=10)
-    assert gone.value.code == 404
+    new_id = next(
+        line.split(":", 1)[1].strip()
+        for line in moved.splitlines()
+        if line.strip().startswith("space_id:")
+    )
+    assert runtime_status(hub, new_id) == 404
     assert "hello" not in zenml("deployment", "list")
+
+
+def runtime_status(hub: LocalHub, space_id: str) -> int:
+    try:
+        with urllib.request.urlopen(f"{hub.url}/api/spaces/{space_id}/runtime", timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_private_space_is_invoked_through_the_hubs_gate(
+    zenml: ZenML, hub: LocalHub, tmp_path: Path
+) -> None:
+    if "hf-stack" not in zenml("stack", "list"):
+        pytest.skip("runs after the lifecycle test, which registers the stack")
+    config = tmp_path / "private.yaml"
+    config.write_text(
+        (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml").read_text()
+        + "    private: true\n"
+    )
+    zenml(
+        "pipeline",
+        "deploy",
+        PIPELINE,
+        "--name",
+        "hello-private",
+        "--config",
+        str(config),
+        "--timeout",
+        "180",
+        timeout=300,
+    )
+    assert "RUNNING" in zenml("deployment", "describe", "hello-private")
+
+    # ZenML's own invoke cannot pass the gate of a private Space...
+    refused = zenml("deployment", "invoke", "hello-private", "--name=Eve", check=False)
+    assert "Hello, Eve!" not in refused
+    # ...this package's invoke sends the deployer's HF token, and never prints it.
+    cli = Path(sys.executable).with_name("zenml-hf-registry")
+    result = subprocess.run(
+        [str(cli), "invoke", "hello-private", "-p", "name=Eve"],
+        env=zenml.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Hello, Eve!" in result.stdout
+    assert HF_TOKEN not in result.stdout + result.stderr
+    zenml("deployment", "delete", "hello-private", "-y")

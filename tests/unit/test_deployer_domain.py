@@ -101,11 +101,16 @@ def test_invalid_settings_name_field_value_and_choices(
 
 
 def test_public_spaces_get_an_auth_key_unless_opted_out() -> None:
-    assert HuggingFaceDeployerSettings().generate_auth_key is True
-    assert HuggingFaceDeployerSettings(private=True).generate_auth_key is False
-    assert HuggingFaceDeployerSettings(auth_key="k" * 32).generate_auth_key is False
-    opted_out = HuggingFaceDeployerSettings(allow_unauthenticated=True)
-    assert opted_out.generate_auth_key is False
+    def secured(**values: object) -> bool:
+        return HuggingFaceDeployerSettings(**values).with_secure_default().generate_auth_key  # type: ignore[arg-type]
+
+    assert secured() is True
+    assert secured(private=True) is False
+    assert secured(private=True, generate_auth_key=True) is False  # the gate is the auth
+    assert secured(auth_key="k" * 32) is False
+    assert secured(allow_unauthenticated=True) is False
+    with pytest.raises(ValidationError, match="set private or auth_key, not both"):
+        HuggingFaceDeployerSettings(private=True, auth_key="k" * 32)
 
 
 def test_config_accepts_the_builtin_flavors_keys_and_checks_the_endpoint() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import requests
 from huggingface_hub.errors import RepositoryNotFoundError
@@ -98,6 +98,11 @@ class HuggingFaceDeployer(ContainerizedDeployer):
     def settings_class(self) -> type[BaseSettings] | None:
         """Per-pipeline settings."""
         return HuggingFaceDeployerSettings
+
+    def get_settings(self, container: Any) -> BaseSettings:
+        """Merged settings (component, then pipeline) with the auth-key default applied."""
+        settings = cast(HuggingFaceDeployerSettings, super().get_settings(container))
+        return settings.with_secure_default()
 
     @property
     def requirements(self) -> set[str]:
