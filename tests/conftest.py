@@ -142,14 +142,20 @@ def clean_zenml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     """A fresh local ZenML store and client in this test's own config dir (ZenML's recipe)."""
     from zenml.client import Client
     from zenml.config.global_config import GlobalConfiguration
+    from zenml.utils import source_utils
 
     config = tmp_path / "zenml-config"
     monkeypatch.setenv("ZENML_CONFIG_PATH", str(config))
     monkeypatch.chdir(tmp_path)
     GlobalConfiguration._reset_instance()  # type: ignore[attr-defined]
     Client._reset_instance()  # type: ignore[attr-defined]
+    # ZenML derives the source root from __main__'s file, which pytest-xdist workers do not
+    # have. Pin it to the test's own directory: the plugin and the test modules then stay
+    # outside it and load by module name, as they do for a user's pipeline.
+    source_utils.set_custom_source_root(str(tmp_path))
     try:
         yield Client()
     finally:
+        source_utils.set_custom_source_root(None)
         GlobalConfiguration._reset_instance()  # type: ignore[attr-defined]
         Client._reset_instance()  # type: ignore[attr-defined]
