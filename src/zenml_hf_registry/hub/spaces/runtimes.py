@@ -213,7 +213,7 @@ class DockerRuntime:
     def build(
         self, key: str, context: Path, dockerfile: Dockerfile, build_args: dict[str, str], log: Log
     ) -> str:
-        from docker.errors import APIError, BuildError
+        from docker.errors import APIError
 
         repository, tag = _split_reference(dockerfile.base_image)
         log(f"pulling {dockerfile.base_image} anonymously")
@@ -232,6 +232,7 @@ class DockerRuntime:
                 f"cannot pull {dockerfile.base_image} anonymously: {exc.explanation or exc} "
                 "(Spaces can only use public images)"
             ) from exc
+        failure: str | None = None
         try:
             for chunk in self.client.api.build(
                 path=str(context),
@@ -247,9 +248,12 @@ class DockerRuntime:
                         if text.strip():
                             log(text)
                 if "error" in chunk:
-                    raise BuildError(f"docker build failed: {chunk['error'].strip()}")
-        except (APIError, BuildError) as exc:
-            raise BuildError(f"docker build failed: {exc}") from exc
+                    failure = str(chunk["error"]).strip()
+        except APIError as exc:
+            raise BuildError(f"docker build failed: {exc.explanation or exc}") from exc
+        if failure is not None:
+            log(failure)
+            raise BuildError(f"docker build failed: {failure}")
         image = self.client.images.get(self._tag(key))
         return str(image.id)
 
