@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -102,17 +103,24 @@ def describe(zenml: ZenML) -> str:
 
 
 def test_deploy_invoke_update_and_delete_through_the_zenml_cli(zenml: ZenML, hub: LocalHub) -> None:
-    zenml("secret", "create", "hf_token", f"--token={HF_TOKEN}")
-    zenml(
-        "deployer",
-        "register",
-        "hf",
-        "--flavor=huggingface",
-        "--secret_name=hf_token",
-        "--organization=acme",
-        f"--endpoint={hub.url}",
+    # The documented setup script: secret, deployer and stack, the token never on a command line.
+    setup = subprocess.run(
+        [
+            str(ROOT / "examples" / "hello_pipeline" / "setup_stack.sh"),
+            "--organization",
+            "acme",
+            "--endpoint",
+            hub.url,
+        ],
+        env={**zenml.env, "HF_TOKEN": HF_TOKEN, "ZENML": str(ZENML)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
-    zenml("stack", "register", "hf-stack", "-o", "default", "-a", "default", "-D", "hf", "--set")
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert HF_TOKEN not in setup.stdout + setup.stderr
+    assert "hf-stack" in zenml("stack", "describe")
 
     output = zenml(
         "pipeline",
@@ -181,6 +189,30 @@ def test_deploy_invoke_update_and_delete_through_the_zenml_cli(zenml: ZenML, hub
     assert "hello" not in zenml("deployment", "list")
 
 
+def follow_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """Read a process's output until `marker` appears, then stop it; return what it printed."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if marker in line:
+                break
+    finally:
+        timer.cancel()
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    output = "".join(lines)
+    assert marker in output, f"{marker!r} never appeared:\n{output}"
+    return output
+
+
 def runtime_status(hub: LocalHub, space_id: str) -> int:
     try:
         with urllib.request.urlopen(f"{hub.url}/api/spaces/{space_id}/runtime", timeout=10) as r:
@@ -199,18 +231,21 @@ def test_private_space_is_invoked_through_the_hubs_gate(
         (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml").read_text()
         + "    private: true\n"
     )
-    zenml(
-        "pipeline",
-        "deploy",
-        PIPELINE,
-        "--name",
-        "hello-private",
-        "--config",
-        str(config),
-        "--timeout",
-        "180",
-        timeout=300,
+    # `--attach` deploys, then follows the deployment's logs until interrupted.
+    attached = subprocess.Popen(
+        [
+            *(str(ZENML), "pipeline", "deploy", PIPELINE, "--name", "hello-private"),
+            *("--config", str(config), "--timeout", "180", "--attach"),
+        ],
+        env={**zenml.env, "PYTHONUNBUFFERED": "1"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
+    seen = follow_until(attached, "Application startup complete", timeout=300)
+    assert "[build]" in seen
+    assert HF_TOKEN not in seen
     assert "RUNNING" in zenml("deployment", "describe", "hello-private")
 
     # ZenML's own invoke cannot pass the gate of a private Space...

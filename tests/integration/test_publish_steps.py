@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from huggingface_hub import HfApi
-from zenml import pipeline
+from zenml import Model, pipeline
 
 from tests.conftest import HubTokens
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
@@ -39,7 +39,7 @@ def test_publish_and_pull_steps_record_an_artifact_with_metadata(
         clean_zenml.create_secret("source_token", values={"token": hub_tokens.writer.token})
         endpoint = f"{hub.url}/acme/models/huggingface"
 
-        @pipeline(enable_cache=False)
+        @pipeline(enable_cache=False, model=Model(name="step-model-snapshots"))
         def publish_and_pull() -> None:
             publish_model_snapshot(
                 repo_id="acme/step-model",
@@ -70,5 +70,10 @@ def test_publish_and_pull_steps_record_an_artifact_with_metadata(
     assert metadata["package"] == record.name
     assert REGISTRY_TOKEN.token not in str(metadata)
     assert hub_tokens.writer.token not in str(metadata)
+    # The run's Model version carries the record too, and links the artifact.
+    version = clean_zenml.get_model_version("step-model-snapshots")
+    assert version.run_metadata["package_record"]["sha256"] == record.sha256
+    assert REGISTRY_TOKEN.token not in str(version.run_metadata)
+    assert "package_record" in version.data_artifact_ids
     path = run.steps["pull_model_snapshot"].outputs["snapshot_path"][0].load()
     assert Path(path, "weights.bin").stat().st_size == 2 * 1024 * 1024

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi
 
-from tests.conftest import HubTokens
+from tests.conftest import HubTokens, hub_stats
 from zenml_hf_registry.deployer.space import (
     SpaceOperator,
     SpacePlan,
@@ -106,8 +106,19 @@ def test_deploys_cost_one_build_then_nothing_then_exactly_what_changed(
 
     # Unchanged redeploy, even with ZenML's fresh API token: no call that changes anything.
     same = spec(secrets={**first.secrets, "ZENML_STORE_API_TOKEN": "token-2"})
+    urllib.request.urlopen(
+        urllib.request.Request(f"{space_hub.url}/_emulator/stats/reset", method="POST"), timeout=10
+    )
     plan = deploy(operator, same, digests, salt)
     assert plan.is_empty, plan.summary()
+    # Observing costs three reads: the info (runtime and blob ids in it), variables, secrets.
+    requests = {
+        route: n
+        for route, n in hub_stats(space_hub)["requests"].items()
+        if "/_emulator/" not in route
+    }
+    assert sum(requests.values()) == 3, requests
+    assert all(route.startswith("GET ") for route in requests), requests
     assert counters(space_hub, space_id) == after_first
     assert len(operator.api.list_repo_commits(space_id, repo_type="space")) == commits
 
