@@ -271,12 +271,15 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 set(previous.stale_space_ids if previous else ())
                 | ({previous.space_id} if previous is not None and known is None else set())
             )
-            observed = operator.observe(space_id)
+            managed_variables = frozenset(known.managed_variables if known else ())
+            observed = operator.observe(
+                space_id, read_variables=bool(spec.variables or managed_variables)
+            )
             plan = plan_space(
                 spec,
                 observed,
                 managed_secrets=known.secret_digests if known else {},
-                managed_variables=frozenset(known.managed_variables if known else ()),
+                managed_variables=managed_variables,
                 salt=token,
             )
             digests = {

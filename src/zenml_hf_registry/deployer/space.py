@@ -219,22 +219,30 @@ class SpaceOperator:
         self.api = api
         self.endpoint = api.endpoint
 
-    def observe(self, space_id: str) -> ObservedSpace | None:
-        """The Space as the Hub has it, or None when it does not exist."""
+    def observe(self, space_id: str, *, read_variables: bool = True) -> ObservedSpace | None:
+        """The Space as the Hub has it, or None when it does not exist.
+
+        Two or three requests: the Space's info (with its runtime and its files' blob ids),
+        its secret keys, and its variables unless `read_variables` is False (nothing to manage).
+        """
         what = f"reading Space {space_id}"
         try:
             with hub_errors(self.endpoint, what):
-                info = self.api.space_info(space_id)
+                info = self.api.space_info(space_id, files_metadata=True)
         except RepositoryNotFoundError:
             return None
         with hub_errors(self.endpoint, what):
-            runtime = self.api.get_space_runtime(space_id)
+            runtime = info.runtime or self.api.get_space_runtime(space_id)
             file_oids = {
-                entry.path: entry.blob_id
-                for entry in self.api.list_repo_tree(space_id, repo_type="space")
-                if hasattr(entry, "blob_id")
+                sibling.rfilename: sibling.blob_id
+                for sibling in info.siblings or []
+                if sibling.blob_id
             }
-            variables = {k: v.value for k, v in self.api.get_space_variables(space_id).items()}
+            variables = (
+                {k: v.value for k, v in self.api.get_space_variables(space_id).items()}
+                if read_variables
+                else {}
+            )
             secrets = raw_request(self.api, "GET", f"/api/spaces/{space_id}/secrets").json()
         return ObservedSpace(
             space_id=space_id,
@@ -300,7 +308,8 @@ class SpaceOperator:
         """The Space's runtime and its app URL (`SpaceInfo.host`)."""
         with hub_errors(self.endpoint, f"reading Space {space_id}"):
             info = self.api.space_info(space_id)
-            return self.api.get_space_runtime(space_id), info.host
+            # The Hub embeds the runtime in the Space's info: one request per poll.
+            return info.runtime or self.api.get_space_runtime(space_id), info.host
 
     def delete(self, space_id: str) -> bool:
         """Delete the Space; False when it was already gone."""
