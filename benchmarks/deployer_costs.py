@@ -1,0 +1,265 @@
+"""What a deploy costs on the Hub: ZenML 0.98's built-in `huggingface` deployer vs this plugin.
+
+Both deploy the same example pipeline through the real ZenML CLI, against the same local Hub
+and local ZenML server, in the same run: first deploy, unchanged redeploy (re-provisioning the
+same snapshot), new-image redeploy and delete. Reported per phase: Hub requests (all, and
+those that change something), commits, Space builds and restarts, and the deployment's status.
+On the Hub every commit rebuilds a Space and every secret/variable/hardware/storage change
+restarts it. Goal (deployer issue): ours at most 1 build or restart for a first deploy or a
+new image, 0 for an unchanged redeploy, and fewer than half the built-in's requests.
+
+    .venv/bin/python benchmarks/deployer_costs.py      (about 5 minutes)
+
+The built-in deployer runs with `ZENML_HF_REGISTRY_OVERRIDE_BUILTIN=false`, so `huggingface`
+is ZenML's own; this plugin is registered under its explicit name `huggingface-spaces`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).parent / "results" / "deployer_costs.json"
+ZENML = Path(sys.executable).with_name("zenml")
+TOKEN = "bench-deployer-token-0123456789"
+PIPELINE = "examples.hello_pipeline.pipeline.hello_pipeline"
+DEPLOY_TIMEOUT = 45
+# `--only plugin|builtin` runs one side and prints without writing the results file.
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+# Both deployers' apps import the example pipeline from this checkout, wherever ZenML chdirs.
+os.environ["PYTHONPATH"] = str(ROOT)
+os.environ["ZENML_HF_REGISTRY_OVERRIDE_BUILTIN"] = "false"
+
+from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> Any:
+    # With the token: the built-in deployer makes private Spaces, which anonymous listings hide.
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def post(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=30)
+
+
+class Cli:
+    def __init__(self, root: Path, hub_url: str) -> None:
+        (root / "home").mkdir(parents=True)
+        self.env = {
+            **os.environ,
+            "ZENML_CONFIG_PATH": str(root / "zenml"),
+            "HOME": str(root / "home"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_AUTO_OPEN_DASHBOARD": "false",
+            "HF_ENDPOINT": hub_url,  # the built-in deployer can only be pointed at a Hub so
+        }
+
+    def __call__(self, *args: str, check: bool = True) -> tuple[int, str]:
+        result = subprocess.run(
+            [str(ZENML), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if check and result.returncode != 0:
+            raise SystemExit(f"zenml {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result.returncode, result.stdout + result.stderr
+
+
+def phase(hub: LocalHub, cli: Cli, name: str, *args: str) -> dict[str, Any]:
+    # The benchmark's own reads of the Hub stay outside the window the stats cover.
+    spaces_before = {s["id"]: counters(hub, s["id"]) for s in get(f"{hub.url}/api/spaces")}
+    post(f"{hub.url}/_emulator/stats/reset")
+    started = time.perf_counter()
+    code, output = cli(*args, check=False)
+    elapsed = time.perf_counter() - started
+    stats = get(f"{hub.url}/_emulator/stats")
+    requests = {k: v for k, v in stats["requests"].items() if "/_emulator/" not in k}
+    builds = restarts = 0
+    stages = {}
+    for space in get(f"{hub.url}/api/spaces"):
+        now = settled(hub, space["id"])
+        before = spaces_before.get(space["id"], {"builds": 0, "restarts": 0})
+        builds += now["builds"] - before["builds"]
+        restarts += now["restarts"] - before["restarts"]
+        stages[space["id"]] = now["stage"]
+    return {
+        "phase": name,
+        "exit_code": code,
+        "seconds": round(elapsed, 1),
+        "hub_requests": sum(requests.values()),
+        "hub_mutating_requests": sum(
+            v for k, v in requests.items() if not k.startswith(("GET", "HEAD"))
+        ),
+        "commits": sum(v for k, v in requests.items() if "/commit/" in k),
+        "space_builds": builds,
+        "space_restarts": restarts,
+        "space_stages_after": stages,
+        "requests_by_route": dict(sorted(requests.items())),
+        "outcome": output.strip().splitlines()[-1][:200] if output.strip() else "",
+    }
+
+
+def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
+    return dict(get(f"{hub.url}/_emulator/spaces/{space_id}"))
+
+
+TRANSIENT = {"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"}
+
+
+def settled(hub: LocalHub, space_id: str, timeout: float = 90) -> dict[str, Any]:
+    """The Space's counters once what the phase set off has played out (a deployer may return
+    before its Space finished building), so every build lands in the phase that caused it."""
+    deadline = time.monotonic() + timeout
+    now = counters(hub, space_id)
+    while now["stage"] in TRANSIENT and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = counters(hub, space_id)
+    return now
+
+
+def run_deployer(hub: LocalHub, cli: Cli, label: str, flavor: str, work: Path) -> list[Any]:
+    cli(
+        "deployer",
+        "register",
+        f"d-{label}",
+        f"--flavor={flavor}",
+        f"--token={TOKEN}",
+        "--organization=acme",
+        *([f"--endpoint={hub.url}"] if label == "plugin" else []),
+    )
+    cli(
+        "stack",
+        "register",
+        f"s-{label}",
+        "-o",
+        "default",
+        "-a",
+        "default",
+        "-c",
+        "bench-cr",
+        "-D",
+        f"d-{label}",
+        "--set",
+    )
+    base = (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml").read_text()
+    first, second = work / f"{label}-v1.yaml", work / f"{label}-v2.yaml"
+    first.write_text(base)
+    second.write_text(base.replace("zenml-hf-registry:dev", "zenml-hf-registry:v2"))
+    name = f"bench-{label}"
+    timeout = str(DEPLOY_TIMEOUT)
+    return [
+        phase(
+            hub,
+            cli,
+            "first deploy",
+            "pipeline",
+            "deploy",
+            PIPELINE,
+            "-n",
+            name,
+            "-c",
+            str(first),
+            "-t",
+            timeout,
+        ),
+        phase(hub, cli, "unchanged redeploy", "deployment", "provision", name, "-t", timeout),
+        phase(
+            hub,
+            cli,
+            "new image",
+            "pipeline",
+            "deploy",
+            PIPELINE,
+            "-n",
+            name,
+            "-u",
+            "-c",
+            str(second),
+            "-t",
+            timeout,
+        ),
+        phase(hub, cli, "delete", "deployment", "delete", name, "-y"),
+    ]
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="deployer-bench-"))
+    try:
+        settings = HubSettings(
+            data_dir=work / "hub",
+            tokens=(TokenSpec(token=TOKEN, user="bench", orgs=("acme",)),),
+            space_workdir=ROOT,
+            space_startup_timeout=60,
+        )
+        with LocalHub(settings) as hub:
+            cli = Cli(work / "cli", hub.url)
+            cli("login", "--local", "--port", str(free_port()))
+            try:
+                cli(
+                    "deployer",
+                    "flavor",
+                    "register",
+                    "zenml_hf_registry.flavors.HuggingFaceSpacesDeployerFlavor",
+                )
+                cli(
+                    "container-registry",
+                    "register",
+                    "bench-cr",
+                    "--flavor=default",
+                    "--uri=localhost:5000",
+                )
+                results = {}
+                if ONLY in (None, "builtin"):
+                    results["builtin"] = run_deployer(hub, cli, "builtin", "huggingface", work)
+                if ONLY in (None, "plugin"):
+                    results["plugin"] = run_deployer(hub, cli, "plugin", "huggingface-spaces", work)
+            finally:
+                cli("logout", "--local", check=False)
+        if ONLY is not None:  # an exploratory run: print, do not overwrite the committed figures
+            print(json.dumps(results, indent=2))
+            return
+        report = {
+            "benchmark": "deployer_costs",
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "deploy_timeout_seconds": DEPLOY_TIMEOUT,
+            "results": results,
+            "request_ratio_plugin_vs_builtin": round(
+                sum(p["hub_requests"] for p in results["plugin"])
+                / max(1, sum(p["hub_requests"] for p in results["builtin"])),
+                2,
+            ),
+        }
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+        print(json.dumps(report, indent=2))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
