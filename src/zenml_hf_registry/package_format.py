@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO
 
-__all__ = ["PackageChecksums", "PackageFile", "package_checksums", "package_file_name"]
+__all__ = [
+    "ChecksumsCancelledError",
+    "PackageChecksums",
+    "PackageFile",
+    "package_checksums",
+    "package_file_name",
+]
 
 _CHUNK = 1024 * 1024
 
@@ -42,10 +49,15 @@ class PackageChecksums:
     sha512: str
 
 
+class ChecksumsCancelledError(Exception):
+    """The pass was stopped through its `cancel` event before it finished."""
+
+
 class _HashSink:
     """A write-only file object that hashes and counts what tarfile writes."""
 
-    def __init__(self) -> None:
+    def __init__(self, cancel: threading.Event | None = None) -> None:
+        self._cancel = cancel
         self.size = 0
         self._hashes = [
             hashlib.md5(usedforsecurity=False),
@@ -55,6 +67,8 @@ class _HashSink:
         ]
 
     def write(self, data: bytes) -> int:
+        if self._cancel is not None and self._cancel.is_set():
+            raise ChecksumsCancelledError
         self.size += len(data)
         for digest in self._hashes:
             digest.update(data)
@@ -68,9 +82,14 @@ class _HashSink:
         return PackageChecksums(self.size, md5, sha1, sha256, sha512)
 
 
-def package_checksums(files: Iterable[PackageFile]) -> PackageChecksums:
-    """Size and checksums of the package archive of these files, in one streaming pass."""
-    sink = _HashSink()
+def package_checksums(
+    files: Iterable[PackageFile], cancel: threading.Event | None = None
+) -> PackageChecksums:
+    """Size and checksums of the package archive of these files, in one streaming pass.
+
+    Setting `cancel` stops the pass within a megabyte (`ChecksumsCancelledError`).
+    """
+    sink = _HashSink(cancel)
     with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_CHUNK) as tar:  # type: ignore[call-overload]
         for item in sorted(files, key=lambda f: f.path):
             info = tarfile.TarInfo(item.path)

@@ -10,11 +10,13 @@ touching process-wide settings other threads rely on.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from huggingface_hub import (
     CommitOperationAdd,
@@ -65,13 +67,18 @@ def _check_repo_id(repo_id: str) -> str:
         raise ConfigurationError(str(exc).replace("Space id", "repo id")) from exc
 
 
-def snapshot_checksums(folder: Path) -> PackageChecksums:
+def _opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
+
+
+def snapshot_checksums(folder: Path, cancel: threading.Event | None = None) -> PackageChecksums:
     """Checksums of the package archive of a snapshot folder (one streaming pass)."""
     files = [p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts]
-    return package_checksums(
-        PackageFile(p.relative_to(folder).as_posix(), p.stat().st_size, lambda p=p: p.open("rb"))  # type: ignore[misc]
-        for p in files
-    )
+    members = [
+        PackageFile(path.relative_to(folder).as_posix(), path.stat().st_size, _opener(path))
+        for path in files
+    ]
+    return package_checksums(members, cancel)
 
 
 def _entries_of_source(info: Any) -> dict[str, PackageEntry]:
@@ -235,10 +242,9 @@ def publish_snapshot(
 
     with hub_errors(registry.hub_endpoint, f"reading {repo_id} in {registry.slug}"):
         try:
-            head = dst.model_info(repo_id)
-            present = _entries_of_tree(
-                dst.list_repo_tree(repo_id, revision=head.sha, recursive=True)
-            )
+            # One request: with files_metadata the info lists every file's size and oid.
+            head = dst.model_info(repo_id, files_metadata=True)
+            present = _entries_of_source(head)
         except RepositoryNotFoundError:
             head, present = None, {}
     if (
@@ -273,70 +279,80 @@ def publish_snapshot(
         for p in folder.rglob("*")
         if p.is_file() and ".cache" not in p.parts
     }
-    stale = sorted(set(present) - set(local))
-    uploaded = sum(
-        path.stat().st_size
-        for name, path in local.items()
-        if name not in present or not _same_content(present[name], wanted.get(name, present[name]))
-    )
-    say(f"uploading {len(local)} files ({uploaded} bytes to send at most) to {registry.slug}")
-    with ExitStack() as files, hub_errors(registry.hub_endpoint, f"uploading {repo_id}"):
-        operations: list[CommitOperationAdd | CommitOperationDelete] = [
-            CommitOperationAdd(
-                path_in_repo=name, path_or_fileobj=files.enter_context(path.open("rb"))
-            )
-            for name, path in sorted(local.items())
-        ]
-        operations += [CommitOperationDelete(path_in_repo=name) for name in stale]
-        commit = dst.create_commit(
-            repo_id,
-            operations,
-            commit_message=f"Publish {repo_id}@{sha}",
-            commit_description=f"Snapshot of {repo_id} at commit {sha} from {source.endpoint}",
+    # The package checksums need one pass over every byte; hashlib releases the GIL, so that
+    # pass runs beside the upload instead of after it.
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="package-checksums")
+    stop_hashing = threading.Event()
+    checksums = hasher.submit(snapshot_checksums, folder, stop_hashing)
+    try:
+        stale = sorted(set(present) - set(local))
+        uploaded = sum(
+            path.stat().st_size
+            for name, path in local.items()
+            if name not in present
+            or not _same_content(present[name], wanted.get(name, present[name]))
         )
-    registry_revision = commit.oid
+        say(f"uploading {len(local)} files ({uploaded} bytes to send at most) to {registry.slug}")
+        with ExitStack() as files, hub_errors(registry.hub_endpoint, f"uploading {repo_id}"):
+            operations: list[CommitOperationAdd | CommitOperationDelete] = [
+                CommitOperationAdd(
+                    path_in_repo=name, path_or_fileobj=files.enter_context(path.open("rb"))
+                )
+                for name, path in sorted(local.items())
+            ]
+            operations += [CommitOperationDelete(path_in_repo=name) for name in stale]
+            commit = dst.create_commit(
+                repo_id,
+                operations,
+                commit_message=f"Publish {repo_id}@{sha}",
+                commit_description=f"Snapshot of {repo_id} at commit {sha} from {source.endpoint}",
+            )
+        registry_revision = commit.oid
 
-    say("verifying the files at the new commit")
-    with hub_errors(registry.hub_endpoint, f"verifying {repo_id}"):
-        stored = _entries_of_tree(
-            dst.list_repo_tree(repo_id, revision=registry_revision, recursive=True)
-        )
-    for name, path in local.items():
-        entry = stored.get(name)
-        if entry is None:
-            raise PublishError(f"{name} is missing at {registry_revision}", repo_id=repo_id)
-        if entry.size != path.stat().st_size:
-            raise ChecksumMismatchError(
-                repo_id=repo_id,
-                field=f"size of {name}",
-                expected=str(path.stat().st_size),
-                actual=str(entry.size),
+        say("verifying the files at the new commit")
+        with hub_errors(registry.hub_endpoint, f"verifying {repo_id}"):
+            stored = _entries_of_tree(
+                dst.list_repo_tree(repo_id, revision=registry_revision, recursive=True)
             )
-        if entry.git_oid and entry.git_oid != git_hash(path.read_bytes()):
-            raise ChecksumMismatchError(
-                repo_id=repo_id,
-                field=f"git oid of {name}",
-                expected=git_hash(path.read_bytes()),
-                actual=entry.git_oid,
-            )
-        source_entry = wanted.get(name)
-        if (
-            entry.sha256
-            and source_entry
-            and source_entry.sha256
-            and (entry.sha256 != source_entry.sha256)
-        ):
-            raise ChecksumMismatchError(
-                repo_id=repo_id,
-                field=f"sha256 of {name}",
-                expected=source_entry.sha256,
-                actual=entry.sha256,
-            )
-    checksums = snapshot_checksums(folder)
-    details = _package_details(registry, repo_id, registry_revision)
-    _verify_checksums(repo_id, checksums, details)
-    say(f"published {repo_id}@{sha} as {registry.slug} package {details.get('id')}")
-    return _record(registry, repo_id, sha, registry_revision, stored, details, uploaded)
+        for name, path in local.items():
+            entry = stored.get(name)
+            if entry is None:
+                raise PublishError(f"{name} is missing at {registry_revision}", repo_id=repo_id)
+            if entry.size != path.stat().st_size:
+                raise ChecksumMismatchError(
+                    repo_id=repo_id,
+                    field=f"size of {name}",
+                    expected=str(path.stat().st_size),
+                    actual=str(entry.size),
+                )
+            if entry.git_oid and entry.git_oid != git_hash(path.read_bytes()):
+                raise ChecksumMismatchError(
+                    repo_id=repo_id,
+                    field=f"git oid of {name}",
+                    expected=git_hash(path.read_bytes()),
+                    actual=entry.git_oid,
+                )
+            source_entry = wanted.get(name)
+            if (
+                entry.sha256
+                and source_entry
+                and source_entry.sha256
+                and (entry.sha256 != source_entry.sha256)
+            ):
+                raise ChecksumMismatchError(
+                    repo_id=repo_id,
+                    field=f"sha256 of {name}",
+                    expected=source_entry.sha256,
+                    actual=entry.sha256,
+                )
+        details = _package_details(registry, repo_id, registry_revision)
+        _verify_checksums(repo_id, checksums.result(), details)
+        say(f"published {repo_id}@{sha} as {registry.slug} package {details.get('id')}")
+        return _record(registry, repo_id, sha, registry_revision, stored, details, uploaded)
+    finally:
+        # On a failure or Ctrl-C, the pass stops at once instead of reading to the end.
+        stop_hashing.set()
+        hasher.shutdown(wait=False, cancel_futures=True)
 
 
 def pull_snapshot(
