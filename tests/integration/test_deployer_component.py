@@ -1,0 +1,74 @@
+"""The deployer as a ZenML stack component on a real local store: registration and image needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from zenml.enums import StackComponentType
+
+from zenml_hf_registry import __version__
+from zenml_hf_registry.deployer.deployer import HuggingFaceDeployer
+
+pytestmark = pytest.mark.integration
+
+
+def register_stack(client: Any, deployer_config: dict[str, Any]) -> Any:
+    client.create_stack_component(
+        name="hf",
+        flavor="huggingface",
+        component_type=StackComponentType.DEPLOYER,
+        configuration=deployer_config,
+    )
+    client.create_stack(
+        name="hf-stack",
+        components={
+            StackComponentType.ORCHESTRATOR: "default",
+            StackComponentType.ARTIFACT_STORE: "default",
+            StackComponentType.DEPLOYER: "hf",
+        },
+    )
+    client.activate_stack("hf-stack")
+    return client.active_stack
+
+
+def test_components_with_the_builtin_flavors_keys_load_as_this_plugin(clean_zenml: Any) -> None:
+    # The config keys ZenML's own `huggingface` deployer stored: they keep working.
+    stack = register_stack(
+        clean_zenml,
+        {
+            "token": "hf_component_token",
+            "organization": "acme",
+            "space_prefix": "ml",
+            "space_hardware": "cpu-upgrade",
+            "space_storage": "small",
+            "private": True,
+        },
+    )
+    deployer = stack.deployer
+    assert isinstance(deployer, HuggingFaceDeployer)
+    assert deployer.config.organization == "acme"
+    assert deployer.config.space_hardware == "cpu-upgrade"
+    assert deployer.config.private is True
+
+
+def test_the_image_installs_the_plugin_not_the_hugging_face_integration(clean_zenml: Any) -> None:
+    stack = register_stack(clean_zenml, {"token": "hf_component_token"})
+    requirements = stack.requirements()
+    assert f"zenml-hf-registry=={__version__}" in requirements
+    heavy = {r for r in requirements if r.startswith(("transformers", "torch", "datasets"))}
+    assert heavy == set()
+
+
+def test_invalid_settings_are_refused_when_registering(clean_zenml: Any) -> None:
+    with pytest.raises(ValueError, match="space_hardware") as refused:
+        clean_zenml.create_stack_component(
+            name="bad",
+            flavor="huggingface",
+            component_type=StackComponentType.DEPLOYER,
+            configuration={"token": "hf_component_token", "space_hardware": "gpu-9000"},
+        )
+    assert "cpu-basic" in str(refused.value)  # the allowed values are listed
+    assert "hf_component_token" not in str(refused.value)
+    names = [c.name for c in clean_zenml.list_stack_components(type="deployer")]
+    assert "bad" not in names
