@@ -109,6 +109,13 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
         default_factory=dict,
         description="Extra Space secrets, set as environment variables at run time.",
     )
+    verify_image: bool = Field(
+        default=True,
+        description="Before anything changes, check that the Space can pull the image "
+        "anonymously (Spaces hold no registry credentials) and pin the Space's FROM line to "
+        "the image's digest. Turn off only for a Hub that pulls no images, such as the local "
+        "Hub's process runtime.",
+    )
     allow_unauthenticated: bool = Field(
         default=False,
         description="Serve a public Space without an auth key. By default a public Space with "

@@ -1,12 +1,30 @@
-"""Container image references: what a Space's `FROM` line may name."""
+"""Container images for Spaces: what a `FROM` line may name, and whether a Space can pull it.
+
+A Docker Space pulls its `FROM` image anonymously: the Hub's builders hold no registry
+credentials. `probe_public_image` asks the image's registry exactly that question over the OCI
+distribution API before any Space is created or changed, and returns the manifest digest so
+the Space can be pinned to it (`FROM name@sha256:...`): a retagged image then cannot change a
+running Space silently, and a new digest is exactly what triggers a rebuild.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import re
+from dataclasses import dataclass
+
+import requests
 
 from zenml_hf_registry.errors import ConfigurationError
 
-__all__ = ["InvalidImageReferenceError", "validate_image_reference"]
+__all__ = [
+    "ImageNotPublicError",
+    "ImageReference",
+    "InvalidImageReferenceError",
+    "probe_public_image",
+    "validate_image_reference",
+]
 
 # The distribution spec's reference grammar, as `FROM` accepts it:
 # [domain[:port]/]path[:tag][@sha256:digest]; the first part is a domain only when it has a
@@ -25,8 +43,21 @@ class InvalidImageReferenceError(ConfigurationError):
         self.image = image
 
 
+class ImageNotPublicError(ConfigurationError):
+    """The Space could not pull the image: it needs credentials, is missing, or is unreachable."""
+
+    def __init__(self, image: str, reason: str) -> None:
+        super().__init__(
+            f"The Space cannot pull the image {image}: {reason}. Hugging Face Spaces pull their "
+            "image anonymously, so it must be publicly pullable: make its repository public, "
+            "or push it to a public registry (for example registry.hf.space)."
+        )
+        self.image = image
+        self.reason = reason
+
+
 def validate_image_reference(image: str) -> str:
-    """Check the reference's syntax (the pullability probe comes with the images work)."""
+    """Check the reference's syntax, as a Dockerfile's `FROM` parses it."""
     if not image or image != image.strip() or "\n" in image:
         raise InvalidImageReferenceError(image, "it is empty or has whitespace")
     expected = (
@@ -47,3 +78,151 @@ def validate_image_reference(image: str) -> str:
     if not all(_COMPONENT.match(part) for part in parts) or len(name) > 255:
         raise InvalidImageReferenceError(image, expected)
     return image
+
+
+_DOCKER_HUB = "docker.io"
+_MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """A parsed image reference: where the registry is, which repository, which tag or digest."""
+
+    registry: str  # host[:port] as written, or docker.io
+    repository: str  # library/python for Docker Hub's official images
+    tag: str | None
+    digest: str | None
+    name: str  # the reference without tag and digest, as written
+
+    @classmethod
+    def parse(cls, image: str) -> ImageReference:
+        """Parse a reference that `validate_image_reference` accepts."""
+        validate_image_reference(image)
+        name, _, digest = image.partition("@")
+        head, _, last = name.rpartition("/")
+        last, _, tag = last.partition(":")
+        name = f"{head}/{last}" if head else last
+        first, _, rest = name.partition("/")
+        if rest and ("." in first or ":" in first or first == "localhost"):
+            registry, repository = first, rest
+        else:
+            registry, repository = _DOCKER_HUB, name
+        if registry == _DOCKER_HUB and "/" not in repository:
+            repository = f"library/{repository}"
+        if not tag and not digest:
+            tag = "latest"
+        return cls(registry, repository, tag or None, digest or None, name)
+
+    @property
+    def api_base(self) -> str:
+        """Base URL of the registry's distribution API; plain HTTP only on loopback."""
+        host = "registry-1.docker.io" if self.registry == _DOCKER_HUB else self.registry
+        return f"{'http' if _is_loopback(host) else 'https'}://{host}"
+
+    def pinned(self, digest: str) -> str:
+        """This image at `digest`: `name@sha256:...`."""
+        return f"{self.name}@{digest}"
+
+
+def _is_loopback(host: str) -> bool:
+    hostname = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    hostname = hostname.strip("[]")
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def probe_public_image(image: str, *, timeout: float = 15.0) -> str:
+    """Check that `image` can be pulled without credentials; return its manifest digest.
+
+    Speaks the OCI distribution API as an anonymous client: `HEAD /v2/<repo>/manifests/<ref>`,
+    and when the registry answers 401 with a Bearer challenge (Docker Hub, GHCR,
+    registry.hf.space), fetches an anonymous token from the challenge's realm and asks again.
+    A Basic challenge, a refused token, 403 or 404 mean the Space could not pull it.
+
+    Raises:
+        InvalidImageReferenceError: The reference is malformed.
+        ImageNotPublicError: The image needs credentials, does not exist, or the registry
+            cannot be reached; the message names the image and the ways out.
+    """
+    ref = ImageReference.parse(image)
+    url = f"{ref.api_base}/v2/{ref.repository}/manifests/{ref.digest or ref.tag}"
+    headers = {"Accept": _MANIFEST_TYPES}
+    with requests.Session() as session:
+        session.trust_env = False  # no credentials from ~/.netrc: ask as the Hub's builder would
+        try:
+            response = session.head(url, headers=headers, timeout=timeout, allow_redirects=True)
+            if response.status_code == 401:
+                token = _anonymous_token(session, ref, response, image, timeout)
+                headers["Authorization"] = f"Bearer {token}"
+                response = session.head(url, headers=headers, timeout=timeout, allow_redirects=True)
+            if response.status_code == 200 and not response.headers.get("Docker-Content-Digest"):
+                response = session.get(url, headers=headers, timeout=timeout)
+        except requests.RequestException as exc:
+            raise ImageNotPublicError(
+                image, f"its registry {ref.registry} could not be reached ({type(exc).__name__})"
+            ) from exc
+    if response.status_code in (401, 403):
+        # Registries answer so for private and for missing repositories alike.
+        raise ImageNotPublicError(
+            image, f"its registry {ref.registry} refuses anonymous pulls of it (private or missing)"
+        )
+    if response.status_code == 404:
+        raise ImageNotPublicError(image, f"it does not exist in {ref.registry}")
+    if response.status_code != 200:
+        raise ImageNotPublicError(
+            image, f"its registry {ref.registry} answered HTTP {response.status_code}"
+        )
+    digest = response.headers.get("Docker-Content-Digest") or (
+        "sha256:" + hashlib.sha256(response.content).hexdigest()
+    )
+    if ref.digest and digest != ref.digest:
+        raise ImageNotPublicError(
+            image, f"its registry {ref.registry} serves digest {digest} for it instead"
+        )
+    return digest
+
+
+def _anonymous_token(
+    session: requests.Session,
+    ref: ImageReference,
+    challenge: requests.Response,
+    image: str,
+    timeout: float,
+) -> str:
+    header = challenge.headers.get("WWW-Authenticate", "")
+    scheme = header.split(" ", 1)[0].lower()
+    if scheme != "bearer":
+        raise ImageNotPublicError(
+            image, f"its registry {ref.registry} requires credentials to pull it"
+        )
+    params = dict(_CHALLENGE.findall(header))
+    realm = params.pop("realm", "")
+    if not realm.startswith(("https://", "http://")):
+        raise ImageNotPublicError(
+            image, f"its registry {ref.registry} sent an unusable token realm {realm!r}"
+        )
+    params.setdefault("scope", f"repository:{ref.repository}:pull")
+    response = session.get(realm, params=params, timeout=timeout)
+    if response.status_code != 200:
+        raise ImageNotPublicError(
+            image, f"its registry {ref.registry} refused an anonymous pull token"
+        )
+    body = response.json()
+    token = body.get("token") or body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ImageNotPublicError(
+            image, f"its registry {ref.registry} refused an anonymous pull token"
+        )
+    return token

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, SpaceRuntime
 
 from tests.conftest import HubTokens
-from tests.containers.images import import_busybox_image
 from zenml_hf_registry.hub import HubSettings, LocalHub
 
 pytestmark = pytest.mark.docker
@@ -37,16 +31,6 @@ def docker_hub(
     )
     with LocalHub(settings) as hub:
         yield hub
-
-
-@pytest.fixture
-def pushed_image(docker_client: Any, test_registry: str) -> str:
-    repository = f"{test_registry}/zhr-tests/space-base-{uuid.uuid4().hex[:8]}"
-    reference = import_busybox_image(docker_client, repository)
-    for line in docker_client.api.push(repository, tag="latest", stream=True, decode=True):
-        assert "error" not in line, line
-    docker_client.images.remove(reference, force=True)  # the Space must pull it itself
-    return reference
 
 
 def wait_for(api: HfApi, repo_id: str, *stages: str, timeout: float = 90) -> SpaceRuntime:
@@ -102,52 +86,6 @@ def test_a_space_builds_from_a_registry_image_and_serves(
 
     api.delete_repo("acme/docker-app", repo_type="space")
     assert space_containers(docker_client) == []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def authenticated_registry(tmp_path: Path, docker_client: Any) -> Iterator[str]:
-    """A docker-registry that demands credentials for every pull (htpasswd, bcrypt)."""
-    import bcrypt
-
-    port = free_port()
-    htpasswd = tmp_path / "htpasswd"
-    htpasswd.write_text(f"ci:{bcrypt.hashpw(b'secret', bcrypt.gensalt()).decode()}\n")
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        json.dumps(
-            {
-                "version": 0.1,
-                "storage": {"filesystem": {"rootdirectory": str(tmp_path / "data")}},
-                "http": {"addr": f"127.0.0.1:{port}"},
-                "auth": {"htpasswd": {"realm": "basic-realm", "path": str(htpasswd)}},
-            }
-        )
-    )
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2)
-            except urllib.error.HTTPError as error:
-                if error.code == 401:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_an_image_that_needs_credentials_is_a_build_error(

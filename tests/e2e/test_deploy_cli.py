@@ -25,7 +25,8 @@ from huggingface_hub import HfApi
 
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
 
-pytestmark = pytest.mark.e2e
+# One ZenML server and one local Hub for the module: keep its tests on one xdist worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("zenml-e2e")]
 
 ROOT = Path(__file__).resolve().parents[2]
 ZENML = Path(sys.executable).with_name("zenml")
@@ -93,17 +94,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
         yield running
 
 
-def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as r:
-        return dict(json.load(r))
-
-
-def describe(zenml: ZenML) -> str:
-    return zenml("deployment", "describe", "hello", "--show-metadata")
-
-
-def test_deploy_invoke_update_and_delete_through_the_zenml_cli(zenml: ZenML, hub: LocalHub) -> None:
-    # The documented setup script: secret, deployer and stack, the token never on a command line.
+@pytest.fixture(scope="module")
+def stack(zenml: ZenML, hub: LocalHub) -> str:
+    """The documented setup script: secret, deployer and stack; no token on a command line."""
     setup = subprocess.run(
         [
             str(ROOT / "examples" / "hello_pipeline" / "setup_stack.sh"),
@@ -121,6 +114,21 @@ def test_deploy_invoke_update_and_delete_through_the_zenml_cli(zenml: ZenML, hub
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert HF_TOKEN not in setup.stdout + setup.stderr
     assert "hf-stack" in zenml("stack", "describe")
+    return "hf-stack"
+
+
+def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as r:
+        return dict(json.load(r))
+
+
+def describe(zenml: ZenML) -> str:
+    return zenml("deployment", "describe", "hello", "--show-metadata")
+
+
+def test_deploy_invoke_update_and_delete_through_the_zenml_cli(
+    zenml: ZenML, hub: LocalHub, stack: str
+) -> None:
 
     output = zenml(
         "pipeline",
@@ -222,10 +230,8 @@ def runtime_status(hub: LocalHub, space_id: str) -> int:
 
 
 def test_private_space_is_invoked_through_the_hubs_gate(
-    zenml: ZenML, hub: LocalHub, tmp_path: Path
+    zenml: ZenML, hub: LocalHub, stack: str, tmp_path: Path
 ) -> None:
-    if "hf-stack" not in zenml("stack", "list"):
-        pytest.skip("runs after the lifecycle test, which registers the stack")
     config = tmp_path / "private.yaml"
     config.write_text(
         (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml").read_text()
@@ -265,3 +271,36 @@ def test_private_space_is_invoked_through_the_hubs_gate(
     assert "Hello, Eve!" in result.stdout
     assert HF_TOKEN not in result.stdout + result.stderr
     zenml("deployment", "delete", "hello-private", "-y")
+
+
+def test_an_image_the_space_cannot_pull_is_refused_before_any_space_exists(
+    zenml: ZenML, hub: LocalHub, stack: str, tmp_path: Path
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        image = f"127.0.0.1:{closed.getsockname()[1]}/acme/pipeline:1.0"
+    config = tmp_path / "unpullable.yaml"
+    config.write_text(
+        (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml")
+        .read_text()
+        .replace("local/zenml-hf-registry:dev", image)
+        .replace("verify_image: false", "verify_image: true")
+    )
+    spaces_before = HfApi(endpoint=hub.url, token=HF_TOKEN).list_spaces(author="acme")
+    output = zenml(
+        "pipeline",
+        "deploy",
+        PIPELINE,
+        "--name",
+        "hello-unpullable",
+        "--config",
+        str(config),
+        "--timeout",
+        "60",
+        check=False,
+    )
+    assert f"The Space cannot pull the image {image}" in output
+    assert "publicly pullable" in output
+    spaces_after = HfApi(endpoint=hub.url, token=HF_TOKEN).list_spaces(author="acme")
+    assert [s.id for s in spaces_after] == [s.id for s in spaces_before]
+    zenml("deployment", "delete", "hello-unpullable", "-y", check=False)

@@ -46,7 +46,7 @@ from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
 from zenml_hf_registry.errors import HfRegistryError
 from zenml_hf_registry.flavors import HuggingFaceDeployerConfig, HuggingFaceDeployerSettings
 from zenml_hf_registry.hub_client import hub_errors, make_api
-from zenml_hf_registry.images import validate_image_reference
+from zenml_hf_registry.images import ImageReference, probe_public_image, validate_image_reference
 
 if TYPE_CHECKING:
     from zenml.config.base_settings import BaseSettings
@@ -255,6 +255,10 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 namespace, self.config.space_prefix, deployment.name, deployment.id
             )
             image = validate_image_reference(self.get_image(deployment.snapshot))  # type: ignore[arg-type]
+            if settings.verify_image:
+                # The Space builds FROM the digest: a retagged image cannot change it silently,
+                # and a new digest is exactly what rebuilds it.
+                image = ImageReference.parse(image).pinned(probe_public_image(image))
             previous = SpaceMetadata.from_deployment(deployment)
             spec = SpaceSpec(
                 space_id=space_id,
