@@ -22,6 +22,7 @@ __all__ = [
     "ImageNotPublicError",
     "ImageReference",
     "InvalidImageReferenceError",
+    "private_registry_kind",
     "probe_public_image",
     "validate_image_reference",
 ]
@@ -226,3 +227,26 @@ def _anonymous_token(
             image, f"its registry {ref.registry} refused an anonymous pull token"
         )
     return token
+
+
+# Registries whose repositories are private unless made public with extra steps: a Space
+# cannot pull from them with the defaults, so users hear about it when the stack is set up.
+_PRIVATE_KINDS = (
+    (
+        re.compile(r"^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?(/|$)"),
+        "Amazon ECR",
+    ),
+    (re.compile(r"^([a-z]+\.)?gcr\.io(/|$)"), "Google Container Registry"),
+    (re.compile(r"^[a-z0-9-]+-docker\.pkg\.dev(/|$)"), "Google Artifact Registry"),
+    (re.compile(r"^[a-z0-9]+\.azurecr\.io(/|$)"), "Azure Container Registry"),
+)
+
+
+def private_registry_kind(uri: str) -> str | None:
+    """The name of a registry kind that is private by default (ECR, GCR, Artifact Registry,
+    ACR) when `uri` points at one; None otherwise (Docker Hub, GHCR, public.ecr.aws, ...)."""
+    host = uri.split("://", 1)[-1].lower()
+    for pattern, kind in _PRIVATE_KINDS:
+        if pattern.match(host):
+            return kind
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from zenml.enums import StackComponentType
 
 from zenml_hf_registry import __version__
 from zenml_hf_registry.deployer.deployer import HuggingFaceDeployer
+from zenml_hf_registry.images import private_registry_kind
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +74,53 @@ def test_invalid_settings_are_refused_when_registering(clean_zenml: Any) -> None
     assert "hf_component_token" not in str(refused.value)
     names = [c.name for c in clean_zenml.list_stack_components(type="deployer")]
     assert "bad" not in names
+
+
+@pytest.mark.parametrize(
+    ("uri", "kind"),
+    [
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "Amazon ECR"),
+        ("eu.gcr.io/acme", "Google Container Registry"),
+        ("europe-west4-docker.pkg.dev/acme/images", "Google Artifact Registry"),
+        ("acme.azurecr.io", "Azure Container Registry"),
+        ("docker.io/acme", None),
+        ("ghcr.io/acme", None),
+        ("public.ecr.aws/acme", None),
+        ("registry.hf.space", None),
+        ("127.0.0.1:5000", None),
+    ],
+)
+def test_private_by_default_registries_are_recognised(uri: str, kind: str | None) -> None:
+    assert private_registry_kind(uri) == kind
+
+
+def test_a_stack_with_a_private_by_default_registry_warns_when_validated(
+    clean_zenml: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    clean_zenml.create_stack_component(
+        name="ecr",
+        flavor="default",
+        component_type=StackComponentType.CONTAINER_REGISTRY,
+        configuration={"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com"},
+    )
+    clean_zenml.create_stack_component(
+        name="hf",
+        flavor="huggingface",
+        component_type=StackComponentType.DEPLOYER,
+        configuration={"token": "hf_component_token"},
+    )
+    clean_zenml.create_stack(
+        name="hf-ecr",
+        components={
+            StackComponentType.ORCHESTRATOR: "default",
+            StackComponentType.ARTIFACT_STORE: "default",
+            StackComponentType.CONTAINER_REGISTRY: "ecr",
+            StackComponentType.DEPLOYER: "hf",
+        },
+    )
+    clean_zenml.activate_stack("hf-ecr")
+    with caplog.at_level(logging.WARNING):
+        clean_zenml.active_stack.validate()
+    warning = next(r.getMessage() for r in caplog.records if "Amazon ECR" in r.getMessage())
+    assert "pull their image anonymously" in warning
+    assert "hf_component_token" not in caplog.text

@@ -46,7 +46,12 @@ from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
 from zenml_hf_registry.errors import HfRegistryError
 from zenml_hf_registry.flavors import HuggingFaceDeployerConfig, HuggingFaceDeployerSettings
 from zenml_hf_registry.hub_client import hub_errors, make_api
-from zenml_hf_registry.images import ImageReference, probe_public_image, validate_image_reference
+from zenml_hf_registry.images import (
+    ImageReference,
+    private_registry_kind,
+    probe_public_image,
+    validate_image_reference,
+)
 
 if TYPE_CHECKING:
     from zenml.config.base_settings import BaseSettings
@@ -116,7 +121,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
 
     @property
     def validator(self) -> StackValidator | None:
-        """Checks that a token source is configured."""
+        """Checks that a token source is configured; warns about private-by-default registries."""
 
         def _validate(stack: Stack) -> tuple[bool, str]:
             if not (self.config.token or self.config.secret_name):
@@ -124,6 +129,17 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                     "The Hugging Face deployer needs a token: register it with "
                     "--token='{{hf_token.token}}' or --secret_name=hf_token (a ZenML secret "
                     "with the key `token`)."
+                )
+            registry = stack.container_registry
+            kind = private_registry_kind(registry.config.uri) if registry else None
+            if registry is not None and kind is not None:
+                logger.warning(
+                    "The stack's container registry %s (%s) keeps images private by default, "
+                    "and Hugging Face Spaces pull their image anonymously. Make the repository "
+                    "public or use a public registry (for example registry.hf.space); each "
+                    "deploy checks this before it changes anything.",
+                    registry.name,
+                    kind,
                 )
             return True, ""
 
