@@ -270,7 +270,39 @@ def test_private_space_is_invoked_through_the_hubs_gate(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Hello, Eve!" in result.stdout
     assert HF_TOKEN not in result.stdout + result.stderr
-    zenml("deployment", "delete", "hello-private", "-y")
+
+    # The Hub failing the delete keeps the record: the Space still exists and costs money.
+    spaces = HfApi(endpoint=hub.url, token=HF_TOKEN).list_spaces(
+        author="acme", search="hello-private"
+    )
+    (space,) = list(spaces)
+    inject_fault(hub, method="DELETE", path="/api/repos/delete", status=500, times=50)
+    failed = zenml("deployment", "delete", "hello-private", "-y", check=False)
+    assert space.id in failed
+    assert "hello-private" in zenml("deployment", "list")
+    assert HfApi(endpoint=hub.url, token=HF_TOKEN).repo_exists(space.id, repo_type="space")
+    # --force drops the record anyway, and says which Space it leaves behind.
+    forced = zenml("deployment", "delete", "hello-private", "-y", "--force", check=False)
+    assert "Forcing deletion" in forced
+    assert space.id in forced
+    assert "hello-private" not in zenml("deployment", "list")
+    clear_faults(hub)
+    HfApi(endpoint=hub.url, token=HF_TOKEN).delete_repo(space.id, repo_type="space")
+
+
+def inject_fault(hub: LocalHub, **rule: Any) -> None:
+    request = urllib.request.Request(
+        f"{hub.url}/_emulator/faults",
+        data=json.dumps(rule).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def clear_faults(hub: LocalHub) -> None:
+    request = urllib.request.Request(f"{hub.url}/_emulator/faults", method="DELETE")
+    urllib.request.urlopen(request, timeout=10).close()
 
 
 def test_an_image_the_space_cannot_pull_is_refused_before_any_space_exists(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -17,11 +18,12 @@ from zenml_hf_registry.deployer.space import (
     ObservedSpace,
     SpacePlan,
     SpaceSpec,
+    check_write_access,
     plan_space,
     secret_digest,
 )
 from zenml_hf_registry.deployer.status import deployment_status
-from zenml_hf_registry.errors import InvalidSpaceIdError
+from zenml_hf_registry.errors import HubAccessError, InvalidSpaceIdError
 from zenml_hf_registry.flavors import (
     SPACE_HARDWARE,
     HuggingFaceDeployerConfig,
@@ -330,3 +332,32 @@ def test_invalid_image_references_say_why(image: str, message: str) -> None:
 
     with pytest.raises(InvalidImageReferenceError, match=message):
         validate_image_reference(image)
+
+
+def identity(role: str, orgs: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": "alice",
+        "orgs": [{"name": name, "roleInOrg": org_role} for name, org_role in orgs.items()],
+        "auth": {"accessToken": {"role": role}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "orgs", "namespace", "refused"),
+    [
+        ("write", {}, "alice", None),
+        ("write", {"Acme": "contributor"}, "acme", None),
+        ("fineGrained", {"acme": "write"}, "acme", None),  # the Hub decides per repo
+        ("read", {"acme": "admin"}, "acme", "read-only"),
+        ("write", {"acme": "read"}, "acme", "may only read"),
+        ("write", {"acme": "admin"}, "other", "one of: acme, alice"),
+    ],
+)
+def test_write_access_is_checked_from_whoami(
+    role: str, orgs: dict[str, str], namespace: str, refused: str | None
+) -> None:
+    if refused is None:
+        check_write_access(identity(role, orgs), namespace, endpoint="https://hub")
+        return
+    with pytest.raises(HubAccessError, match=refused):
+        check_write_access(identity(role, orgs), namespace, endpoint="https://hub")

@@ -39,6 +39,7 @@ from zenml_hf_registry.deployer.naming import space_id_for
 from zenml_hf_registry.deployer.space import (
     SpaceOperator,
     SpaceSpec,
+    check_write_access,
     plan_space,
     secret_digest,
 )
@@ -185,7 +186,9 @@ class HuggingFaceDeployer(ContainerizedDeployer):
     def _namespace(self, operator: SpaceOperator) -> str:
         with hub_errors(operator.endpoint, "checking the Hugging Face token"):
             identity = operator.api.whoami()
-        return self.config.organization or str(identity["name"])
+        namespace = self.config.organization or str(identity["name"])
+        check_write_access(identity, namespace, endpoint=operator.endpoint)
+        return namespace
 
     def _settings(self, deployment: DeploymentResponse) -> HuggingFaceDeployerSettings:
         if deployment.snapshot is None:

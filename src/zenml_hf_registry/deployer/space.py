@@ -15,11 +15,13 @@ import hmac
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceRuntime
 from huggingface_hub.errors import RepositoryNotFoundError
 from huggingface_hub.utils.sha import git_hash
 
+from zenml_hf_registry.errors import HubAccessError
 from zenml_hf_registry.hub_client import hub_errors, raw_request
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "SpaceOperator",
     "SpacePlan",
     "SpaceSpec",
+    "check_write_access",
     "plan_space",
     "secret_digest",
 ]
@@ -154,6 +157,40 @@ class SpacePlan:
 # Stages a redeploy brings back: stopped, or crashed at run time (perhaps for a reason that is
 # gone, like an unreachable ZenML server). A build error needs a changed commit instead.
 _RESUMABLE = {"PAUSED", "STOPPED", "RUNTIME_ERROR"}
+
+
+def check_write_access(identity: dict[str, Any], namespace: str, *, endpoint: str) -> None:
+    """Refuse, before anything is created, a token that cannot create Spaces in `namespace`.
+
+    `identity` is the Hub's whoami answer. Fine-grained tokens carry per-repo scopes whoami
+    does not spell out plainly; for them the Hub's own answer to the first write decides.
+    """
+    user = str(identity.get("name", ""))
+    role = ((identity.get("auth") or {}).get("accessToken") or {}).get("role")
+    if role == "read":
+        raise HubAccessError(
+            f"The Hugging Face token of {user} is read-only; deploying creates and changes "
+            f"Spaces, so it needs a token with write access ({endpoint}/settings/tokens).",
+            endpoint=endpoint,
+        )
+    if namespace.lower() == user.lower():
+        return
+    orgs = {str(o.get("name", "")).lower(): o.get("roleInOrg") for o in identity.get("orgs") or []}
+    if namespace.lower() not in orgs:
+        choices = ", ".join(
+            sorted({user, *(str(o.get("name")) for o in identity.get("orgs") or [])})
+        )
+        raise HubAccessError(
+            f"{user} is not a member of {namespace!r} on {endpoint}, so the token cannot create "
+            f"Spaces there; set the deployer's organization to one of: {choices}.",
+            endpoint=endpoint,
+        )
+    if orgs[namespace.lower()] == "read":
+        raise HubAccessError(
+            f"{user} may only read in the organization {namespace!r}; creating Spaces there "
+            "needs the write or admin role.",
+            endpoint=endpoint,
+        )
 
 
 def plan_space(

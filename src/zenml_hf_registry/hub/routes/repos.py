@@ -400,9 +400,12 @@ def delete_tag(
 
 @router.get("/api/{repo_type}")
 def list_repos(
-    request: Request, repo_type: str, author: Annotated[str | None, Query()] = None
+    request: Request,
+    repo_type: str,
+    author: Annotated[str | None, Query()] = None,
+    search: Annotated[str | None, Query()] = None,
 ) -> list[dict[str, Any]]:
-    """`HfApi.list_models/list_datasets/list_spaces` (author filter only)."""
+    """`HfApi.list_models/list_datasets/list_spaces` (author and search filters)."""
     if repo_type not in ("models", "datasets", "spaces"):
         raise RepoNotFound(f"no such listing {repo_type!r}")
     hub = hub_of(request)
@@ -412,5 +415,6 @@ def list_repos(
     return [
         {"_id": _object_id(r), "id": r.repo_id, "author": r.namespace, "private": r.private}
         for r in repos
-        if author is None or r.namespace.lower() == author.lower()
+        if (author is None or r.namespace.lower() == author.lower())
+        and (search is None or search.lower() in r.repo_id.lower())
     ]

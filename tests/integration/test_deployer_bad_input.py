@@ -1,0 +1,205 @@
+"""Bad input to the deployer, table-driven: a clear error, and nothing on the Hub.
+
+Each case deploys the example pipeline in-process on a local ZenML store against the local
+Hub, with one thing wrong, and checks the error text and that the Hub saw no write at all:
+no repo, no commit, no Space setting.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from huggingface_hub import HfApi
+from zenml.enums import StackComponentType
+
+from tests.conftest import HubTokens, hub_stats
+from zenml_hf_registry.hub import HubSettings, LocalHub
+
+pytestmark = pytest.mark.integration
+
+# As examples/hello_pipeline/local_hub.yaml, in code: a config file's values would override
+# the settings each case changes.
+LOCAL_HUB_SETTINGS: dict[str, dict[str, Any]] = {
+    "docker": {
+        "parent_image": "local/zenml-hf-registry:dev",
+        "skip_build": True,
+        "allow_download_from_artifact_store": False,
+        "allow_download_from_code_repository": False,
+    },
+    "deployer": {"app_port": 7860, "verify_image": False},
+}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Case:
+    """One thing wrong; `expect` are fragments the error must contain."""
+
+    id: str
+    expect: tuple[str, ...]
+    config: dict[str, Any] = field(default_factory=dict)  # deployer component config
+    settings: dict[str, Any] = field(default_factory=dict)  # pipeline deployer settings
+    token: str = "writer"  # writer | reader | outsider | wrong | none
+    secret: dict[str, str] | None = None  # a ZenML secret `hf_token` with these values
+    image: str | None = None  # parent image instead of the example's
+    at_registration: bool = False  # refused when the component is registered
+
+
+CASES = [
+    Case("wrong token", ("token", "refused"), token="wrong"),
+    Case("no token source", ("needs a token", "--secret_name"), token="none"),
+    Case(
+        "missing ZenML secret",
+        ("hf_token", "does not exist"),
+        config={"secret_name": "hf_token"},
+        token="none",
+    ),
+    Case(
+        "ZenML secret without token",
+        ("hf_token", "token"),
+        config={"secret_name": "hf_token"},
+        token="none",
+        secret={"value": "x"},
+    ),
+    Case("read-only token", ("read-only", "write access"), token="reader"),
+    Case("organization not writable", ("not a member of 'acme'", "carol"), token="outsider"),
+    Case(
+        "unknown organization",
+        ("not a member of 'bad org!'", "one of: acme, alice"),
+        config={"organization": "bad org!"},
+    ),
+    Case(
+        "Space prefix",
+        ("space_prefix", "has no letters or digits"),
+        config={"space_prefix": "--"},
+        at_registration=True,
+    ),
+    Case(
+        "hardware name",
+        ("space_hardware", "gpu-9000", "cpu-basic"),
+        settings={"space_hardware": "gpu-9000"},
+    ),
+    Case("storage tier", ("space_storage", "huge"), settings={"space_storage": "huge"}),
+    Case("app port", ("app_port",), settings={"app_port": 70000}),
+    Case(
+        "environment name",
+        ("environment", "1BAD"),
+        settings={"environment": {"1BAD": "x"}},
+    ),
+    Case(
+        "private with an auth key",
+        ("private", "auth_key"),
+        settings={"private": True, "auth_key": "k" * 32},
+    ),
+    Case("malformed image", ("invalid image reference",), image="Not/An Image"),
+    Case(
+        "image nobody can pull",
+        ("cannot pull the image", "publicly pullable"),
+        image=f"127.0.0.1:{closed_port()}/acme/app:1.0",
+        settings={"verify_image": True},
+    ),
+    Case(
+        "malformed endpoint",
+        ("endpoint",),
+        config={"endpoint": "ftp://hub.example"},
+        at_registration=True,
+    ),
+    Case(
+        "invalid hardware on the component",
+        ("space_hardware", "gpu-9000"),
+        config={"space_hardware": "gpu-9000"},
+        at_registration=True,
+    ),
+]
+
+
+@pytest.fixture
+def hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
+    with LocalHub(hub_settings) as running:
+        yield running
+
+
+def hub_writes(hub: LocalHub) -> dict[str, int]:
+    requests: dict[str, int] = hub_stats(hub)["requests"]
+    return {
+        route: n
+        for route, n in requests.items()
+        if not route.startswith(("GET ", "HEAD ")) and "/_emulator/" not in route
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_refused_before_anything_is_created(
+    case: Case,
+    clean_zenml: Any,
+    hub: LocalHub,
+    hub_tokens: HubTokens,
+    tmp_path: Path,
+) -> None:
+    from examples.hello_pipeline.pipeline import hello_pipeline
+
+    tokens = {
+        "writer": hub_tokens.writer.token,
+        "reader": hub_tokens.reader.token,
+        "outsider": hub_tokens.outsider.token,
+        "wrong": "not-a-token-of-this-hub",
+        "none": None,
+    }
+    config: dict[str, Any] = {"endpoint": hub.url, "organization": "acme"}
+    if tokens[case.token]:
+        config["token"] = tokens[case.token]
+    config.update(case.config)
+    if case.secret is not None:
+        clean_zenml.create_secret("hf_token", values=case.secret)
+
+    def register() -> None:
+        clean_zenml.create_stack_component(
+            name="hf",
+            flavor="huggingface",
+            component_type=StackComponentType.DEPLOYER,
+            configuration=config,
+        )
+
+    if case.at_registration:
+        with pytest.raises(Exception) as refused:  # ZenML wraps pydantic's error
+            register()
+    else:
+        register()
+        clean_zenml.create_stack(
+            name="hf-stack",
+            components={
+                StackComponentType.ORCHESTRATOR: "default",
+                StackComponentType.ARTIFACT_STORE: "default",
+                StackComponentType.DEPLOYER: "hf",
+            },
+        )
+        clean_zenml.activate_stack("hf-stack")
+        settings = {
+            "docker": {
+                **LOCAL_HUB_SETTINGS["docker"],
+                **({"parent_image": case.image} if case.image else {}),
+            },
+            "deployer": {**LOCAL_HUB_SETTINGS["deployer"], **case.settings},
+        }
+        with pytest.raises(Exception) as refused:  # their types vary
+            hello_pipeline.with_options(settings=settings).deploy(
+                deployment_name="bad-input", timeout=30
+            )
+
+    message = str(refused.value)
+    for fragment in case.expect:
+        assert fragment in message, f"{fragment!r} not in: {message}"
+    for token in filter(None, tokens.values()):
+        assert token not in message
+    assert hub_writes(hub) == {}
+    assert list(HfApi(endpoint=hub.url, token=hub_tokens.writer.token).list_spaces()) == []
