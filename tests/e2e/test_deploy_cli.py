@@ -8,9 +8,11 @@ runtime, importing the example pipeline from this checkout (no image build).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -336,3 +338,62 @@ def test_an_image_the_space_cannot_pull_is_refused_before_any_space_exists(
     spaces_after = HfApi(endpoint=hub.url, token=HF_TOKEN).list_spaces(author="acme")
     assert [s.id for s in spaces_after] == [s.id for s in spaces_before]
     zenml("deployment", "delete", "hello-unpullable", "-y", check=False)
+
+
+def test_the_hf_token_appears_nowhere_observable(
+    zenml: ZenML, hub: LocalHub, stack: str, tmp_path: Path
+) -> None:
+    """A whole deploy, invoke, logs, describe and delete, then a search for the sentinel token
+    in everything a user or an attacker with read access could see (the ZenML secret holding
+    it, and the Authorization headers the Hub checked, excepted)."""
+    outputs = [
+        zenml(
+            "pipeline",
+            "deploy",
+            PIPELINE,
+            "--name",
+            "hello-hygiene",
+            "--config",
+            "examples/hello_pipeline/local_hub.yaml",
+            "--timeout",
+            "180",
+            timeout=300,
+        ),
+        zenml("deployment", "invoke", "hello-hygiene", "--name=Mallory"),
+        zenml("deployment", "logs", "hello-hygiene"),
+        zenml("deployment", "describe", "hello-hygiene", "--show-metadata"),
+        zenml("deployment", "list"),
+        zenml("deployer", "describe", "hf"),
+        zenml("stack", "describe"),
+    ]
+    assert "Hello, Mallory!" in outputs[1]
+    api = HfApi(endpoint=hub.url, token=HF_TOKEN)
+    (space,) = list(api.list_spaces(author="acme", search="hello-hygiene"))
+    variables = api.get_space_variables(space.id)
+    run_log = "".join(api.fetch_space_logs(space.id))
+    files = api.snapshot_download(space.id, repo_type="space", local_dir=tmp_path / "space")
+    space_files = "".join(p.read_text() for p in Path(files).rglob("*") if p.is_file())
+    outputs.append(zenml("deployment", "delete", "hello-hygiene", "-y"))
+
+    for text in [*outputs, json.dumps({k: v.value for k, v in variables.items()}), run_log]:
+        assert HF_TOKEN not in text
+    assert HF_TOKEN not in space_files
+    # Everything the local Hub stored: database, blobs, logs, Space working files.
+    for path in Path(hub.settings.data_dir).rglob("*"):
+        if path.is_file():
+            assert HF_TOKEN.encode() not in path.read_bytes(), path
+    # Everything ZenML stored, but the secret that holds the token by design.
+    databases = list(Path(zenml.env["ZENML_CONFIG_PATH"]).rglob("*.db"))
+    rows = [(t, row) for database in databases for t, row in sqlite_rows(database)]
+    assert any("hello-hygiene" in row for _, row in rows)  # the search does see the records
+    assert [(t, row) for t, row in rows if "secret" not in t and HF_TOKEN in row] == []
+    for log in Path(zenml.env["ZENML_CONFIG_PATH"]).rglob("*.log"):
+        assert HF_TOKEN not in log.read_text(errors="replace"), log
+
+
+def sqlite_rows(database: Path) -> Iterator[tuple[str, str]]:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from the schema
+                yield table, repr(row)
