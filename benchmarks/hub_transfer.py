@@ -120,6 +120,8 @@ def main() -> None:
         endpoint = re.search(r"at (http://\S+)", server.stdout.readline())[1]  # type: ignore[index]
         server.stdout.readline()
         token = server.stdout.readline().rsplit(": ", 1)[1].strip()
+        # Keep reading the server's access log, or a full pipe would block its event loop.
+        threading.Thread(target=server.stdout.read, daemon=True).start()
         idle_rss = psutil.Process(server.pid).memory_info().rss
         api = HfApi(endpoint=endpoint, token=token)
         n = args.repeats
