@@ -15,24 +15,12 @@ from typing import Any
 
 import pytest
 from huggingface_hub import HfApi
-from zenml.enums import StackComponentType
 
 from tests.conftest import HubTokens, hub_stats
+from tests.integration.zenml_stacks import LOCAL_HUB_SETTINGS, register_hf_stack
 from zenml_hf_registry.hub import HubSettings, LocalHub
 
 pytestmark = pytest.mark.integration
-
-# As examples/hello_pipeline/local_hub.yaml, in code: a config file's values would override
-# the settings each case changes.
-LOCAL_HUB_SETTINGS: dict[str, dict[str, Any]] = {
-    "docker": {
-        "parent_image": "local/zenml-hf-registry:dev",
-        "skip_build": True,
-        "allow_download_from_artifact_store": False,
-        "allow_download_from_code_repository": False,
-    },
-    "deployer": {"app_port": 7860, "verify_image": False},
-}
 
 
 def closed_port() -> int:
@@ -162,28 +150,11 @@ def test_bad_input_is_refused_before_anything_is_created(
     if case.secret is not None:
         clean_zenml.create_secret("hf_token", values=case.secret)
 
-    def register() -> None:
-        clean_zenml.create_stack_component(
-            name="hf",
-            flavor="huggingface",
-            component_type=StackComponentType.DEPLOYER,
-            configuration=config,
-        )
-
     if case.at_registration:
         with pytest.raises(Exception) as refused:  # ZenML wraps pydantic's error
-            register()
+            register_hf_stack(clean_zenml, config)
     else:
-        register()
-        clean_zenml.create_stack(
-            name="hf-stack",
-            components={
-                StackComponentType.ORCHESTRATOR: "default",
-                StackComponentType.ARTIFACT_STORE: "default",
-                StackComponentType.DEPLOYER: "hf",
-            },
-        )
-        clean_zenml.activate_stack("hf-stack")
+        register_hf_stack(clean_zenml, config)
         settings = {
             "docker": {
                 **LOCAL_HUB_SETTINGS["docker"],

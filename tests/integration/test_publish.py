@@ -22,6 +22,7 @@ from tests.conftest import HubTokens, hub_stats
 from zenml_hf_registry.errors import (
     ConfigurationError,
     HubAccessError,
+    HubUnavailableError,
     SnapshotNotFoundError,
 )
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
@@ -360,3 +361,81 @@ def test_cli_publish_pull_and_list(setup: Setup, tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert "refused the token" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def inject(hub: LocalHub, **rule: Any) -> None:
+    request = urllib.request.Request(
+        f"{hub.url}/_emulator/faults",
+        data=json.dumps(rule).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def test_a_failed_commit_publishes_nothing_and_the_retry_resumes(
+    setup: Setup, tmp_path: Path
+) -> None:
+    # The LFS objects go up, then the Hub fails every commit for a while.
+    inject(setup.registry_hub, method="POST", path=r"/commit/", status=503, times=20)
+    with pytest.raises(HubUnavailableError) as failed:
+        publish_snapshot(
+            "acme/tiny-model",
+            revision=setup.sha,
+            source=setup.source_target,
+            registry=setup.registry,
+            cache_dir=tmp_path / "cache",
+        )
+    assert setup.registry_hub.url in str(failed.value)
+    assert REGISTRY_WRITE.token not in str(failed.value)
+    assert list_packages(setup.registry) == []  # no record of a partial upload
+    sent = hub_stats(setup.registry_hub)["lfs_upload_bytes"]
+    assert sent >= 3 * MiB
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"{setup.registry_hub.url}/_emulator/faults", method="DELETE"),
+        timeout=10,
+    ).close()
+    record = publish_snapshot(
+        "acme/tiny-model",
+        revision=setup.sha,
+        source=setup.source_target,
+        registry=setup.registry,
+        cache_dir=tmp_path / "cache",
+    )
+    # The objects already on the registry are not sent again.
+    assert hub_stats(setup.registry_hub)["lfs_upload_bytes"] == sent
+    assert [p["version"] for p in list_packages(setup.registry)] == [record.registry_revision]
+
+
+def test_a_connection_dropped_during_an_lfs_upload_is_retried(setup: Setup, tmp_path: Path) -> None:
+    inject(setup.registry_hub, method="PUT", path=r"/_emulator/lfs/", action="drop", times=1)
+    record = publish_snapshot(
+        "acme/tiny-model",
+        revision=setup.sha,
+        source=setup.source_target,
+        registry=setup.registry,
+        cache_dir=tmp_path / "cache",
+    )
+    assert record.size > 3 * MiB
+    assert len(list_packages(setup.registry)) == 1
+    faults = json.load(
+        urllib.request.urlopen(f"{setup.registry_hub.url}/_emulator/faults", timeout=10)
+    )
+    assert faults == {"pending": [], "fired": 1}  # the drop did happen
+
+
+def test_slow_responses_only_slow_a_publish_down(setup: Setup, tmp_path: Path) -> None:
+    inject(setup.registry_hub, method="GET", path=r"/api/models/", action="delay", delay=1.5)
+    record = publish_snapshot(
+        "acme/tiny-model",
+        revision=setup.sha,
+        source=setup.source_target,
+        registry=setup.registry,
+        cache_dir=tmp_path / "cache",
+    )
+    assert record.revision == setup.sha
+    faults = json.load(
+        urllib.request.urlopen(f"{setup.registry_hub.url}/_emulator/faults", timeout=10)
+    )
+    assert faults["fired"] == 1

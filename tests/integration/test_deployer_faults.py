@@ -1,0 +1,75 @@
+"""The deployer against a failing Hub: a clear error, a record, and never an orphan Space."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from huggingface_hub import HfApi
+from zenml.deployers.exceptions import DeployerError
+
+from tests.conftest import HubTokens
+from tests.integration.zenml_stacks import LOCAL_HUB_SETTINGS, register_hf_stack
+from zenml_hf_registry.hub import HubSettings, LocalHub
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
+    with LocalHub(hub_settings) as running:
+        yield running
+
+
+def faults(hub: LocalHub, verb: str = "GET", **rule: Any) -> Any:
+    body = json.dumps(rule).encode() if rule else None
+    request = urllib.request.Request(
+        f"{hub.url}/_emulator/faults",
+        data=body,
+        method=verb,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response) if verb == "GET" else None
+
+
+@pytest.mark.parametrize(
+    ("route", "status"),
+    [(r"/api/repos/create", 429), (r"/commit/", 503), (r"/commit/", 500)],
+)
+def test_a_failing_hub_leaves_a_record_that_redeploy_and_delete_can_use(
+    clean_zenml: Any, hub: LocalHub, hub_tokens: HubTokens, route: str, status: int
+) -> None:
+    from examples.hello_pipeline.pipeline import hello_pipeline
+
+    token = hub_tokens.writer.token
+    register_hf_stack(clean_zenml, {"token": token, "endpoint": hub.url, "organization": "acme"})
+    api = HfApi(endpoint=hub.url, token=token)
+    pipeline = hello_pipeline.with_options(settings=LOCAL_HUB_SETTINGS)
+
+    faults(hub, "POST", method="POST", path=route, status=status, times=100)
+    with pytest.raises(DeployerError) as failed:
+        pipeline.deploy(deployment_name="flaky", timeout=20)
+    message = str(failed.value)
+    assert hub.url in message
+    assert str(status) in message
+    assert token not in message
+    # The Space id was recorded before anything was attempted.
+    space_id = clean_zenml.get_deployment("flaky").deployment_metadata["space_id"]
+    assert space_id.startswith("acme/zenml-flaky-")
+
+    # The Hub recovers: a redeploy completes the same Space; delete leaves nothing behind.
+    faults(hub, "DELETE")
+    with contextlib.suppress(DeployerError):
+        # The Space builds; whether its app starts here (it has no ZenML server to reach)
+        # is beside the point.
+        pipeline.deploy(deployment_name="flaky", timeout=5)
+    files = {s.rfilename for s in api.space_info(space_id).siblings or []}
+    assert {"README.md", "Dockerfile"} <= files
+    clean_zenml.delete_deployment("flaky")
+    assert not api.repo_exists(space_id, repo_type="space")
+    assert list(api.list_spaces(author="acme")) == []

@@ -1,0 +1,38 @@
+"""Helpers for in-process deploys of the example pipeline on a local ZenML store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml.enums import StackComponentType
+
+# As examples/hello_pipeline/local_hub.yaml, in code: a config file's values would override
+# the settings a test changes.
+LOCAL_HUB_SETTINGS: dict[str, dict[str, Any]] = {
+    "docker": {
+        "parent_image": "local/zenml-hf-registry:dev",
+        "skip_build": True,
+        "allow_download_from_artifact_store": False,
+        "allow_download_from_code_repository": False,
+    },
+    "deployer": {"app_port": 7860, "verify_image": False},
+}
+
+
+def register_hf_stack(client: Any, config: dict[str, Any]) -> None:
+    """Register the `hf` deployer with `config` and activate a stack using it."""
+    client.create_stack_component(
+        name="hf",
+        flavor="huggingface",
+        component_type=StackComponentType.DEPLOYER,
+        configuration=config,
+    )
+    client.create_stack(
+        name="hf-stack",
+        components={
+            StackComponentType.ORCHESTRATOR: "default",
+            StackComponentType.ARTIFACT_STORE: "default",
+            StackComponentType.DEPLOYER: "hf",
+        },
+    )
+    client.activate_stack("hf-stack")
