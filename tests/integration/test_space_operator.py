@@ -19,7 +19,7 @@ from zenml_hf_registry.deployer.space import (
     plan_space,
     secret_digest,
 )
-from zenml_hf_registry.errors import HubAccessError
+from zenml_hf_registry.errors import HubAccessError, HubUnavailableError
 from zenml_hf_registry.hub import HubSettings, LocalHub
 from zenml_hf_registry.hub_client import make_api
 
@@ -176,3 +176,38 @@ def test_nothing_is_created_when_the_token_cannot_write(
     assert HfApi(endpoint=space_hub.url, token=hub_tokens.writer.token).list_spaces() is not None
     writer = SpaceOperator(make_api(space_hub.url, hub_tokens.writer.token))
     assert writer.observe(spec().space_id) is None
+
+
+def test_a_deploy_cut_off_by_a_hub_restart_completes_on_the_restarted_hub(
+    hub_settings: HubSettings, hub_tokens: HubTokens
+) -> None:
+    settings = hub_settings.model_copy(update={"space_startup_timeout": 20.0})
+    desired = spec()
+    with LocalHub(settings) as first:
+        port = first.port
+        operator = SpaceOperator(make_api(first.url, hub_tokens.writer.token))
+        # The Hub goes away between the Space's creation and its commit.
+        rule = {"method": "POST", "path": "/commit/", "action": "drop", "times": 10}
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{first.url}/_emulator/faults",
+                data=json.dumps(rule).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            ),
+            timeout=10,
+        ).close()
+        with pytest.raises(HubUnavailableError):
+            deploy(operator, desired, {}, "salt")
+    with LocalHub(settings, port=port) as again:
+        operator = SpaceOperator(make_api(again.url, hub_tokens.writer.token))
+        observed = operator.observe(desired.space_id)
+        assert observed is not None  # the Space, its secrets and variables survived
+        assert observed.secret_keys == set(desired.secrets)
+        plan = deploy(operator, desired, {}, "salt")
+        assert not plan.create
+        assert set(plan.commit_files) == set(desired.files)
+        assert operator.wait_for_stage(desired.space_id, {"RUNNING", "RUNTIME_ERROR"}, 30) == (
+            "RUNNING"
+        )
+        assert counters(again, desired.space_id)["builds"] == 1
