@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import sqlite3
 import subprocess
@@ -25,53 +24,15 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi
 
+from tests.zenml_cli import ZENML, ZenML, free_port
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
 
 # One ZenML server and one local Hub for the module: keep its tests on one xdist worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("zenml-e2e")]
 
 ROOT = Path(__file__).resolve().parents[2]
-ZENML = Path(sys.executable).with_name("zenml")
 HF_TOKEN = "e2e-sentinel-hf-token-0123456789"
 PIPELINE = "examples.hello_pipeline.pipeline.hello_pipeline"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ZenML:
-    """The `zenml` CLI in an isolated config dir, logged in to its own local server."""
-
-    def __init__(self, root: Path) -> None:
-        self.env = {
-            **os.environ,
-            "ZENML_CONFIG_PATH": str(root / "zenml"),
-            "HOME": str(root / "home"),
-            "ZENML_ANALYTICS_OPT_IN": "false",
-            "ZENML_AUTO_OPEN_DASHBOARD": "false",
-            "ZENML_LOGGING_COLORS_DISABLED": "true",
-            "ZENML_ENABLE_RICH_TRACEBACK": "false",
-            "HF_HUB_DISABLE_XET": "1",
-            "COLUMNS": "250",
-        }
-        (root / "home").mkdir(parents=True, exist_ok=True)
-
-    def __call__(self, *args: str, check: bool = True, timeout: float = 240) -> str:
-        result = subprocess.run(
-            [str(ZENML), *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        output = result.stdout + result.stderr
-        if check and result.returncode != 0:
-            raise AssertionError(f"zenml {' '.join(args)} failed ({result.returncode}):\n{output}")
-        return output
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,51 @@
+"""The `zenml` CLI in an isolated config dir, for the end-to-end and Docker tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ZENML = Path(sys.executable).with_name("zenml")
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ZenML:
+    """The `zenml` CLI in an isolated config dir, logged in to its own local server."""
+
+    def __init__(self, root: Path) -> None:
+        self.env = {
+            **os.environ,
+            "ZENML_CONFIG_PATH": str(root / "zenml"),
+            "HOME": str(root / "home"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_AUTO_OPEN_DASHBOARD": "false",
+            "ZENML_LOGGING_COLORS_DISABLED": "true",
+            "ZENML_ENABLE_RICH_TRACEBACK": "false",
+            "HF_HUB_DISABLE_XET": "1",
+            "COLUMNS": "250",
+        }
+        (root / "home").mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 240) -> str:
+        result = subprocess.run(
+            [str(ZENML), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        output = result.stdout + result.stderr
+        if check and result.returncode != 0:
+            raise AssertionError(f"zenml {' '.join(args)} failed ({result.returncode}):\n{output}")
+        return output
