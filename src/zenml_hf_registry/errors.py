@@ -88,11 +88,21 @@ class PublishError(HfRegistryError):
 
 
 class ChecksumMismatchError(PublishError):
-    """What the registry holds is not what was sent."""
+    """What the registry holds is not what was sent, or the cached snapshot is not the source's."""
 
-    def __init__(self, *, repo_id: str, field: str, expected: str, actual: str) -> None:
+    def __init__(
+        self,
+        *,
+        repo_id: str,
+        field: str,
+        expected: str,
+        actual: str,
+        holder: str = "the registry",
+        hint: str = "",
+    ) -> None:
         super().__init__(
-            f"{repo_id}: {field} mismatch: expected {expected}, the registry has {actual}",
+            f"{repo_id}: {field} mismatch: expected {expected}, {holder} has {actual}"
+            + (f". {hint}" if hint else ""),
             repo_id=repo_id,
         )
         self.field = field

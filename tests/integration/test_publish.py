@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, snapshot_download
 
 from tests.conftest import HubTokens, hub_stats
 from zenml_hf_registry.errors import (
+    ChecksumMismatchError,
     ConfigurationError,
     HubAccessError,
     HubUnavailableError,
@@ -439,3 +440,41 @@ def test_slow_responses_only_slow_a_publish_down(setup: Setup, tmp_path: Path) -
         urllib.request.urlopen(f"{setup.registry_hub.url}/_emulator/faults", timeout=10)
     )
     assert faults["fired"] == 1
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "config.json"])
+def test_a_damaged_cached_file_stops_the_publish_before_any_byte_is_sent(
+    setup: Setup, tmp_path: Path, name: str
+) -> None:
+    folder = Path(
+        snapshot_download(
+            "acme/tiny-model",
+            revision=setup.sha,
+            endpoint=setup.source.url,
+            token=setup.source_target.token,
+            cache_dir=tmp_path / "cache",
+        )
+    )
+    damaged = (folder / name).resolve()
+    content = bytearray(damaged.read_bytes())
+    content[0] ^= 0xFF  # same size, different bytes
+    damaged.write_bytes(bytes(content))
+
+    with pytest.raises(ChecksumMismatchError) as refused:
+        publish_snapshot(
+            "acme/tiny-model",
+            revision=setup.sha,
+            source=setup.source_target,
+            registry=setup.registry,
+            cache_dir=tmp_path / "cache",
+        )
+    message = str(refused.value)
+    assert f"of {name} mismatch" in message
+    assert "the cache has" in message
+    assert "delete it and publish again" in message
+    assert hub_stats(setup.registry_hub)["lfs_upload_bytes"] == 0
+    commits = HfApi(
+        endpoint=setup.registry.hub_endpoint, token=REGISTRY_WRITE.token
+    ).list_repo_commits("acme/tiny-model")
+    assert [c.title for c in commits if c.title.startswith("Publish")] == []
+    assert list_packages(setup.registry) == []

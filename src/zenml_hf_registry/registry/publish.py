@@ -196,6 +196,39 @@ def _verify_checksums(repo_id: str, local: PackageChecksums, details: dict[str, 
         )
 
 
+def _check_cached_files(
+    repo_id: str,
+    operations: list[CommitOperationAdd | CommitOperationDelete],
+    wanted: dict[str, PackageEntry],
+    local: dict[str, Path],
+    folder: Path,
+) -> None:
+    hint = f"The cached snapshot in {folder} is damaged: delete it and publish again."
+    for op in operations:
+        expected = wanted.get(op.path_in_repo)
+        if not isinstance(op, CommitOperationAdd) or expected is None:
+            continue
+        name = op.path_in_repo
+        actual_sha256 = op.upload_info.sha256.hex()
+        if op.upload_info.size != expected.size:
+            actual, wanted_value, field = str(op.upload_info.size), str(expected.size), "size"
+        elif expected.sha256 and actual_sha256 != expected.sha256:
+            actual, wanted_value, field = actual_sha256, expected.sha256, "sha256"
+        elif expected.git_oid and git_hash(local[name].read_bytes()) != expected.git_oid:
+            actual, wanted_value = git_hash(local[name].read_bytes()), expected.git_oid
+            field = "git oid"
+        else:
+            continue
+        raise ChecksumMismatchError(
+            repo_id=repo_id,
+            field=f"{field} of {name}",
+            expected=wanted_value,
+            actual=actual,
+            holder="the cache",
+            hint=hint,
+        )
+
+
 def _resolve_source(api: HfApi, repo_id: str, revision: str) -> Any:
     what = f"reading {repo_id}@{revision} at {api.endpoint}"
     try:
@@ -300,6 +333,9 @@ def publish_snapshot(
                 )
                 for name, path in sorted(local.items())
             ]
+            # Each operation hashed its file when it was made: a cached file that is not the
+            # source's (bit rot, a hand edit) stops the publish before any byte is sent.
+            _check_cached_files(repo_id, operations, wanted, local, folder)
             operations += [CommitOperationDelete(path_in_repo=name) for name in stale]
             commit = dst.create_commit(
                 repo_id,
