@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi, get_session, hf_raise_for_status
@@ -24,7 +25,9 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 from zenml_hf_registry._version import __version__
 from zenml_hf_registry.errors import HfRegistryError, HubAccessError, HubUnavailableError
 
-__all__ = ["hub_errors", "make_api", "raw_request"]
+__all__ = ["hub_errors", "make_api", "raw_request", "read_with_retries"]
+
+T = TypeVar("T")
 
 _LIBRARY = "zenml-hf-registry"
 
@@ -78,7 +81,7 @@ def hub_errors(endpoint: str, what: str) -> Iterator[None]:
             ) from exc
         if status == 429 or (status is not None and status >= 500):
             raise HubUnavailableError(
-                f"{what}: the Hub at {endpoint} answered {status} after retries: {detail}",
+                f"{what}: the Hub at {endpoint} answered {status}: {detail}",
                 endpoint=endpoint,
             ) from exc
         raise HfRegistryError(f"{what}: {detail}") from exc
@@ -86,3 +89,25 @@ def hub_errors(endpoint: str, what: str) -> Iterator[None]:
         raise HubUnavailableError(
             f"{what}: cannot reach the Hub at {endpoint}: {exc}", endpoint=endpoint
         ) from exc
+
+
+def read_with_retries(
+    call: Callable[[], T], *, endpoint: str, what: str, attempts: int = 4, backoff: float = 0.5
+) -> T:
+    """Run an idempotent read, retrying while the Hub is unavailable (429, 5xx, network).
+
+    Waits `backoff`, then twice as long each time; the last failure is raised as
+    `HubUnavailableError` saying how many attempts were made. "Not found" and refused
+    credentials are answers, not outages: they are raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with hub_errors(endpoint, what):
+                return call()
+        except HubUnavailableError as exc:
+            if attempt == attempts:
+                raise HubUnavailableError(
+                    f"{exc} (after {attempts} attempts)", endpoint=endpoint
+                ) from exc
+            time.sleep(backoff * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -211,3 +211,30 @@ def test_a_deploy_cut_off_by_a_hub_restart_completes_on_the_restarted_hub(
             "RUNNING"
         )
         assert counters(again, desired.space_id)["builds"] == 1
+
+
+def test_reads_ride_out_a_short_outage_and_say_so_when_it_lasts(
+    operator: SpaceOperator, space_hub: LocalHub
+) -> None:
+    desired = spec()
+    deploy(operator, desired, {}, "salt")
+
+    def outage(times: int) -> None:
+        rule = {"method": "GET", "path": f"/api/spaces/{desired.space_id}$", "status": 503}
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{space_hub.url}/_emulator/faults",
+                data=json.dumps({**rule, "times": times}).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            ),
+            timeout=10,
+        ).close()
+
+    outage(2)
+    observed = operator.observe(desired.space_id)
+    assert observed is not None
+    assert observed.space_id == desired.space_id
+    outage(20)
+    with pytest.raises(HubUnavailableError, match=r"answered 503.*after 4 attempts"):
+        operator.runtime(desired.space_id)

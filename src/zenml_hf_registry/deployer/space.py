@@ -13,16 +13,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceRuntime
 from huggingface_hub.errors import RepositoryNotFoundError
 from huggingface_hub.utils.sha import git_hash
 
 from zenml_hf_registry.errors import HubAccessError
-from zenml_hf_registry.hub_client import hub_errors, raw_request
+from zenml_hf_registry.hub_client import hub_errors, raw_request, read_with_retries
+
+T = TypeVar("T")
 
 __all__ = [
     "ROTATING_SECRETS",
@@ -263,24 +265,26 @@ class SpaceOperator:
         its secret keys, and its variables unless `read_variables` is False (nothing to manage).
         """
         what = f"reading Space {space_id}"
+
+        def read(call: Callable[[], T]) -> T:
+            return read_with_retries(call, endpoint=self.endpoint, what=what)
+
         try:
-            with hub_errors(self.endpoint, what):
-                info = self.api.space_info(space_id, files_metadata=True)
+            info = read(lambda: self.api.space_info(space_id, files_metadata=True))
         except RepositoryNotFoundError:
             return None
-        with hub_errors(self.endpoint, what):
-            runtime = info.runtime or self.api.get_space_runtime(space_id)
-            file_oids = {
-                sibling.rfilename: sibling.blob_id
-                for sibling in info.siblings or []
-                if sibling.blob_id
-            }
-            variables = (
-                {k: v.value for k, v in self.api.get_space_variables(space_id).items()}
-                if read_variables
-                else {}
-            )
-            secrets = raw_request(self.api, "GET", f"/api/spaces/{space_id}/secrets").json()
+        runtime = info.runtime or read(lambda: self.api.get_space_runtime(space_id))
+        file_oids = {
+            sibling.rfilename: sibling.blob_id for sibling in info.siblings or [] if sibling.blob_id
+        }
+        variables = (
+            {k: v.value for k, v in read(lambda: self.api.get_space_variables(space_id)).items()}
+            if read_variables
+            else {}
+        )
+        secrets = read(
+            lambda: raw_request(self.api, "GET", f"/api/spaces/{space_id}/secrets").json()
+        )
         return ObservedSpace(
             space_id=space_id,
             private=bool(info.private),
@@ -343,10 +347,15 @@ class SpaceOperator:
 
     def runtime(self, space_id: str) -> tuple[SpaceRuntime, str | None]:
         """The Space's runtime and its app URL (`SpaceInfo.host`)."""
-        with hub_errors(self.endpoint, f"reading Space {space_id}"):
-            info = self.api.space_info(space_id)
-            # The Hub embeds the runtime in the Space's info: one request per poll.
-            return info.runtime or self.api.get_space_runtime(space_id), info.host
+        what = f"reading Space {space_id}"
+        info = read_with_retries(
+            lambda: self.api.space_info(space_id), endpoint=self.endpoint, what=what
+        )
+        # The Hub embeds the runtime in the Space's info: one request per poll.
+        runtime = info.runtime or read_with_retries(
+            lambda: self.api.get_space_runtime(space_id), endpoint=self.endpoint, what=what
+        )
+        return runtime, info.host
 
     def delete(self, space_id: str) -> bool:
         """Delete the Space; False when it was already gone."""
