@@ -116,6 +116,18 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
         "the image's digest. Turn off only for a Hub that pulls no images, such as the local "
         "Hub's process runtime.",
     )
+    build_in_space: bool = Field(
+        default=False,
+        description="Let the Space build the pipeline image: ZenML's build context (its "
+        "Dockerfile, the requirements and the source root, honouring .dockerignore) is "
+        "committed to the Space repo, so no container registry and no local Docker are "
+        "needed. The code is then as visible as the Space: keep it private for private code.",
+    )
+    build_context_limit_mb: int = Field(
+        default=100,
+        ge=1,
+        description="Largest build context build_in_space commits to a Space, in MiB.",
+    )
     allow_unauthenticated: bool = Field(
         default=False,
         description="Serve a public Space without an auth key. By default a public Space with "

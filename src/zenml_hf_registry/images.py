@@ -51,7 +51,8 @@ class ImageNotPublicError(ConfigurationError):
         super().__init__(
             f"The Space cannot pull the image {image}: {reason}. Hugging Face Spaces pull their "
             "image anonymously, so it must be publicly pullable: make its repository public, "
-            "or push it to a public registry (for example registry.hf.space)."
+            "push it to a public registry (for example registry.hf.space), or set the deployer "
+            "setting build_in_space=True to let the Space build the pipeline image itself."
         )
         self.image = image
         self.reason = reason

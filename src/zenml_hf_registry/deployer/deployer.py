@@ -28,6 +28,7 @@ from zenml.enums import DeploymentStatus
 from zenml.logger import get_logger
 from zenml.models import DeploymentOperationalState, DeploymentResponse, DeploymentUpdate
 from zenml.stack.stack_validator import StackValidator
+from zenml.utils.pipeline_docker_image_builder import DEFAULT_DOCKER_PARENT_IMAGE
 
 from zenml_hf_registry._version import __version__
 from zenml_hf_registry.deployer.entrypoint import (
@@ -43,11 +44,13 @@ from zenml_hf_registry.deployer.space import (
     plan_space,
     secret_digest,
 )
+from zenml_hf_registry.deployer.space_build import read_build_context, zenml_build_context
 from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
-from zenml_hf_registry.errors import HfRegistryError
+from zenml_hf_registry.errors import ConfigurationError, HfRegistryError
 from zenml_hf_registry.flavors import HuggingFaceDeployerConfig, HuggingFaceDeployerSettings
 from zenml_hf_registry.hub_client import hub_errors, make_api
 from zenml_hf_registry.images import (
+    ImageNotPublicError,
     ImageReference,
     private_registry_kind,
     probe_public_image,
@@ -56,6 +59,8 @@ from zenml_hf_registry.images import (
 
 if TYPE_CHECKING:
     from zenml.config.base_settings import BaseSettings
+    from zenml.config.build_configuration import BuildConfiguration
+    from zenml.models import PipelineSnapshotBase
     from zenml.stack import Stack
 
 __all__ = ["HuggingFaceDeployer", "SpaceMetadata"]
@@ -63,6 +68,9 @@ __all__ = ["HuggingFaceDeployer", "SpaceMetadata"]
 logger = get_logger(__name__)
 
 _LOG_LINES_ON_ERROR = 20
+# The files the deployer writes into every Space; a build context's files of these names
+# give way to them.
+_SPACE_FILES = ("README.md", "Dockerfile")
 
 
 class SpaceMetadata(BaseModel):
@@ -80,7 +88,14 @@ class SpaceMetadata(BaseModel):
     last_log_lines: list[str] = Field(default_factory=list)
     secret_digests: dict[str, str] = Field(default_factory=dict)
     managed_variables: list[str] = Field(default_factory=list)
-    image: str | None = None
+    image: str | None = Field(
+        default=None,
+        description="The FROM image: the pipeline image, or with build_in_space its parent.",
+    )
+    built_in_space: bool = False
+    managed_files: list[str] = Field(
+        default_factory=list, description="Space files the deployer wrote (and may delete)."
+    )
     stale_space_ids: list[str] = Field(
         default_factory=list, description="Spaces of an earlier name, deleted after a rename."
     )
@@ -120,6 +135,13 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         requirements.add(f"zenml-hf-registry=={__version__}")
         return requirements
 
+    def get_docker_builds(self, snapshot: PipelineSnapshotBase) -> list[BuildConfiguration]:
+        """The deployment image's build, or none when the Space builds it (`build_in_space`)."""
+        settings = cast(HuggingFaceDeployerSettings, self.get_settings(snapshot))
+        if settings.build_in_space:
+            return []
+        return super().get_docker_builds(snapshot)
+
     @property
     def validator(self) -> StackValidator | None:
         """Checks that a token source is configured; warns about private-by-default registries."""
@@ -133,12 +155,13 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 )
             registry = stack.container_registry
             kind = private_registry_kind(registry.config.uri) if registry else None
-            if registry is not None and kind is not None:
+            if registry is not None and kind is not None and not self.config.build_in_space:
                 logger.warning(
                     "The stack's container registry %s (%s) keeps images private by default, "
                     "and Hugging Face Spaces pull their image anonymously. Make the repository "
-                    "public or use a public registry (for example registry.hf.space); each "
-                    "deploy checks this before it changes anything.",
+                    "public, use a public registry (for example registry.hf.space), or let the "
+                    "Space build the image (build_in_space); each deploy checks this before it "
+                    "changes anything.",
                     registry.name,
                     kind,
                 )
@@ -196,7 +219,10 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         return cast(HuggingFaceDeployerSettings, self.get_settings(deployment.snapshot))
 
     def _space_files(
-        self, deployment: DeploymentResponse, image: str, settings: HuggingFaceDeployerSettings
+        self,
+        deployment: DeploymentResponse,
+        base_dockerfile: str,
+        settings: HuggingFaceDeployerSettings,
     ) -> dict[str, bytes]:
         short_description = f"ZenML pipeline deployment {deployment.name}"[:60]
         readme = (
@@ -223,7 +249,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         source_flag = arguments.index("--entrypoint_config_source")
         arguments[source_flag + 1] = ENTRYPOINT_SOURCE
         dockerfile = (
-            f"FROM {image}\n"
+            f"{base_dockerfile.rstrip()}\n"
             "USER 1000\n"
             f"ENV {APP_PORT_ENV}={settings.app_port}\n"
             # A new snapshot must restart the app (it loads the deployment's snapshot at start).
@@ -232,6 +258,26 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             f"CMD {json.dumps(arguments)}\n"
         )
         return {"README.md": readme.encode(), "Dockerfile": dockerfile.encode()}
+
+    @staticmethod
+    def _from_image(image: str, settings: HuggingFaceDeployerSettings) -> str:
+        """The Space's FROM image, checked; pinned to its digest when `verify_image` is on."""
+        validate_image_reference(image)
+        if not settings.verify_image:
+            return image
+        try:
+            digest = probe_public_image(image)
+        except ImageNotPublicError as exc:
+            if not settings.build_in_space:
+                raise
+            raise ConfigurationError(
+                f"The Space builds FROM the parent image {image} and cannot pull it: "
+                f"{exc.reason}. Spaces pull anonymously: make the parent image public, or leave "
+                "DockerSettings.parent_image unset to build FROM ZenML's public image."
+            ) from exc
+        # The Space builds FROM the digest: a retagged image cannot change it silently, and a
+        # new digest is exactly what rebuilds it.
+        return ImageReference.parse(image).pinned(digest)
 
     def _record(self, deployment: DeploymentResponse, metadata: SpaceMetadata) -> None:
         # Written before anything is created, so a failure half-way still leaves a record
@@ -273,11 +319,34 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             space_id = space_id_for(
                 namespace, self.config.space_prefix, deployment.name, deployment.id
             )
-            image = validate_image_reference(self.get_image(deployment.snapshot))  # type: ignore[arg-type]
-            if settings.verify_image:
-                # The Space builds FROM the digest: a retagged image cannot change it silently,
-                # and a new digest is exactly what rebuilds it.
-                image = ImageReference.parse(image).pinned(probe_public_image(image))
+            snapshot = deployment.snapshot
+            assert snapshot is not None  # checked by _settings
+            if settings.build_in_space:
+                image = self._from_image(
+                    snapshot.pipeline_configuration.docker_settings.parent_image
+                    or DEFAULT_DOCKER_PARENT_IMAGE,
+                    settings,
+                )
+                context = zenml_build_context(snapshot, stack, image)
+                files = read_build_context(
+                    context,
+                    limit_mb=settings.build_context_limit_mb,
+                    secrets=[token],
+                    reserved=_SPACE_FILES,
+                )
+                files.update(self._space_files(deployment, context.dockerfile, settings))
+                if not settings.private:
+                    logger.warning(
+                        "build_in_space commits the pipeline's code (%d files from %s) to the "
+                        "public Space %s, where anyone can read it. Set the deployer setting "
+                        "private=True to keep it private.",
+                        len(files) - len(_SPACE_FILES),
+                        context.root,
+                        space_id,
+                    )
+            else:
+                image = self._from_image(self.get_image(snapshot), settings)
+                files = self._space_files(deployment, f"FROM {image}", settings)
             previous = SpaceMetadata.from_deployment(deployment)
             spec = SpaceSpec(
                 space_id=space_id,
@@ -285,7 +354,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 hardware=settings.space_hardware,
                 storage=settings.space_storage,
                 sleep_time=settings.sleep_time,
-                files=self._space_files(deployment, image, settings),
+                files=files,
                 secrets={**environment, **secrets, **settings.space_secrets},
                 variables=dict(settings.environment),
             )
@@ -295,6 +364,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 | ({previous.space_id} if previous is not None and known is None else set())
             )
             managed_variables = frozenset(known.managed_variables if known else ())
+            managed_files = frozenset(known.managed_files if known else ())
             observed = operator.observe(
                 space_id, read_variables=bool(spec.variables or managed_variables)
             )
@@ -304,6 +374,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 managed_secrets=known.secret_digests if known else {},
                 managed_variables=managed_variables,
                 salt=token,
+                managed_files=managed_files,
             )
             digests = {
                 key: secret_digest(key, value, token)
@@ -318,13 +389,16 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 app_url=observed.host if observed else None,
                 private=settings.private,
                 image=image,
+                built_in_space=settings.build_in_space,
                 secret_digests=digests,
                 managed_variables=sorted(spec.variables),
+                managed_files=sorted(spec.files),
                 stale_space_ids=stale,
             )
             self._record(deployment, metadata)
             logger.info("Space %s: %s", space_id, plan.summary())
-            operator.apply(spec, plan, commit_message=f"Deploy {deployment.name} ({image})")
+            built = "built in the Space FROM " if settings.build_in_space else ""
+            operator.apply(spec, plan, commit_message=f"Deploy {deployment.name} ({built}{image})")
             for old_id in stale:
                 # A renamed deployment or prefix must not leave the old Space running.
                 logger.info("Deleting the previous Space %s", old_id)

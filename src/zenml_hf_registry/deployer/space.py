@@ -82,6 +82,14 @@ class ObservedSpace:
     secret_keys: frozenset[str]
     stage: str
     host: str | None
+    # LFS files: path -> sha256 of the content (their blob id is the pointer's, not the file's)
+    lfs_sha256: dict[str, str] = field(default_factory=dict)
+
+    def holds(self, path: str, content: bytes) -> bool:
+        """Whether the Space has `content` at `path` already."""
+        if path in self.lfs_sha256:
+            return self.lfs_sha256[path] == hashlib.sha256(content).hexdigest()
+        return self.file_oids.get(path) == git_hash(content)
 
 
 @dataclass
@@ -202,18 +210,23 @@ def plan_space(
     managed_secrets: dict[str, str],
     managed_variables: frozenset[str],
     salt: str,
+    managed_files: frozenset[str] = frozenset(),
 ) -> SpacePlan:
     """The changes that take `observed` to `spec`.
 
-    `managed_secrets` (key -> digest) and `managed_variables` are what this deployer set
-    before; only those are ever deleted, so secrets a user added by hand stay.
+    `managed_secrets` (key -> digest), `managed_variables` and `managed_files` are what this
+    deployer set before; only those are ever deleted, so secrets and files a user added by
+    hand stay.
     """
     if observed is None:
         return SpacePlan(create=True, commit_files=dict(spec.files), storage=spec.storage)
     plan = SpacePlan()
     for path, content in spec.files.items():
-        if observed.file_oids.get(path) != git_hash(content):
+        if not observed.holds(path, content):
             plan.commit_files[path] = content
+    plan.delete_files = sorted(
+        p for p in managed_files if p not in spec.files and p in observed.file_oids
+    )
     for key, value in spec.secrets.items():
         if key in ROTATING_SECRETS and key in observed.secret_keys:
             continue  # decided below, once we know whether the Space restarts anyway
@@ -274,9 +287,9 @@ class SpaceOperator:
         except RepositoryNotFoundError:
             return None
         runtime = info.runtime or read(lambda: self.api.get_space_runtime(space_id))
-        file_oids = {
-            sibling.rfilename: sibling.blob_id for sibling in info.siblings or [] if sibling.blob_id
-        }
+        siblings = info.siblings or []
+        file_oids = {s.rfilename: s.blob_id for s in siblings if s.blob_id}
+        lfs_sha256 = {s.rfilename: s.lfs.sha256 for s in siblings if s.lfs is not None}
         variables = (
             {k: v.value for k, v in read(lambda: self.api.get_space_variables(space_id)).items()}
             if read_variables
@@ -296,6 +309,7 @@ class SpaceOperator:
             secret_keys=frozenset(item["key"] for item in secrets),
             stage=str(runtime.stage),
             host=info.host,
+            lfs_sha256=lfs_sha256,
         )
 
     def apply(self, spec: SpaceSpec, plan: SpacePlan, commit_message: str) -> None:

@@ -1,0 +1,208 @@
+"""Space-build mode against the local Hub: ZenML's build context becomes the Space's files.
+
+The process runtime does not build images, so these tests look at what the Space repo holds
+and what each redeploy changes; tests/containers/test_docker_space_build.py builds and serves
+the same context in a real Docker Space.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from huggingface_hub import HfApi
+from zenml.deployers.exceptions import DeployerError
+
+from tests.conftest import HubTokens
+from tests.integration.test_deployer_bad_input import hub_writes
+from tests.integration.zenml_stacks import register_hf_stack
+from zenml_hf_registry.hub import LocalHub
+
+pytestmark = pytest.mark.integration
+
+BUILD_IN_SPACE: dict[str, dict[str, Any]] = {
+    "docker": {
+        "parent_image": "local/zenml-hf-registry:dev",
+        "python_package_installer": "pip",
+        "allow_download_from_artifact_store": False,
+        "allow_download_from_code_repository": False,
+    },
+    "deployer": {"app_port": 7860, "verify_image": False, "build_in_space": True},
+}
+
+
+def counters(hub: LocalHub, space_id: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as reply:
+        return dict(json.load(reply))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A source root as a user has it: code, data to ignore, git metadata, its own README."""
+    from zenml.utils import source_utils
+
+    root = tmp_path / "project"
+    (root / "helpers").mkdir(parents=True)
+    (root / "helpers" / "text.py").write_text("def shout(s: str) -> str:\n    return s.upper()\n")
+    (root / "notes.md").write_text("# notes\n")
+    (root / "data").mkdir()
+    (root / "data" / "train.csv").write_bytes(b"x,y\n" * 100_000)
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]\n")
+    (root / "README.md").write_text("# my project\n")
+    (root / ".dockerignore").write_text("data/\n")
+    source_utils.set_custom_source_root(str(root))  # clean_zenml resets it
+    return root
+
+
+def deploy(settings: dict[str, dict[str, Any]], name: str = "built") -> None:
+    from examples.hello_pipeline.pipeline import hello_pipeline
+
+    # The app needs ZenML's image to start; what the Space holds is what these tests check.
+    with contextlib.suppress(DeployerError):
+        hello_pipeline.with_options(settings=settings).deploy(deployment_name=name, timeout=3)
+
+
+def space_files(api: HfApi, space_id: str) -> dict[str, bytes]:
+    files = {}
+    for path in api.list_repo_files(space_id, repo_type="space"):
+        local = api.hf_hub_download(space_id, path, repo_type="space")
+        files[path] = Path(local).read_bytes()
+    return files
+
+
+def test_the_build_context_becomes_the_space_and_redeploys_send_only_what_changed(
+    clean_zenml: Any,
+    hub: LocalHub,
+    hub_tokens: HubTokens,
+    project: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token = hub_tokens.writer.token
+    register_hf_stack(clean_zenml, {"token": token, "endpoint": hub.url, "organization": "acme"})
+    api = HfApi(endpoint=hub.url, token=token)
+
+    with caplog.at_level(logging.WARNING):
+        deploy(BUILD_IN_SPACE)
+    metadata = clean_zenml.get_deployment("built").deployment_metadata
+    space_id = metadata["space_id"]
+    assert metadata["built_in_space"] is True
+    files = space_files(api, space_id)
+
+    # The code and ZenML's requirements files are there; ignored data, .git and the
+    # .dockerignore itself are not; the Space's README is the deployer's.
+    assert files["helpers/text.py"] == (project / "helpers" / "text.py").read_bytes()
+    assert "notes.md" in files
+    assert not [p for p in files if p.startswith(("data/", ".git/")) or p == ".dockerignore"]
+    assert files["README.md"].startswith(b"---\n")
+    assert b"sdk: docker" in files["README.md"]
+    requirements = [p for p in files if p.startswith(".zenml_") and "requirements" in p]
+    assert requirements, sorted(files)
+    assert any(b"zenml-hf-registry==" in files[p] for p in requirements)
+    dockerfile = files["Dockerfile"].decode().splitlines()
+    assert dockerfile[0] == "FROM local/zenml-hf-registry:dev"
+    assert "COPY . ." in dockerfile
+    assert dockerfile.index("COPY . .") < dockerfile.index("USER 1000")
+    assert dockerfile[-1].startswith("CMD ")
+    assert not any(p.startswith("RUN pip install uv") for p in dockerfile)
+    assert f"public Space {space_id}" in caplog.text  # the code is as public as the Space
+    assert token not in caplog.text
+
+    # A code-only change commits that file alone: one rebuild, no restart.
+    api.upload_file(  # a file the user added to the Space by hand
+        path_or_fileobj=b"mine", path_in_repo="extra.txt", repo_id=space_id, repo_type="space"
+    )
+    before = counters(hub, space_id)
+    (project / "helpers" / "text.py").write_text("def shout(s: str) -> str:\n    return s\n")
+    (project / "notes.md").unlink()
+    deploy(BUILD_IN_SPACE)
+    after = counters(hub, space_id)
+    assert (after["builds"] - before["builds"], after["restarts"] - before["restarts"]) == (1, 0)
+    commits = api.list_repo_commits(space_id, repo_type="space")
+    changed = space_files(api, space_id)
+    assert changed["helpers/text.py"].endswith(b"return s\n")
+    assert "notes.md" not in changed  # a file the deployer wrote and the context lost
+    assert changed["extra.txt"] == b"mine"  # a file the deployer never wrote stays
+
+    # Unchanged code: a new snapshot only changes the Dockerfile's snapshot id; re-provisioning
+    # the same snapshot sends nothing at all.
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        deploy(BUILD_IN_SPACE)
+    assert f"Space {space_id}: commit Dockerfile" in caplog.messages
+    writes = hub_writes(hub)
+    with contextlib.suppress(DeployerError):
+        clean_zenml.provision_deployment("built", timeout=3)
+    assert hub_writes(hub) == writes
+    assert len(api.list_repo_commits(space_id, repo_type="space")) == len(commits) + 1
+
+    # Back to a pipeline image (skip_build): the code leaves the Space.
+    image_mode = {
+        "docker": {**BUILD_IN_SPACE["docker"], "skip_build": True},
+        "deployer": {**BUILD_IN_SPACE["deployer"], "build_in_space": False},
+    }
+    deploy(image_mode)
+    assert set(space_files(api, space_id)) == {
+        ".gitattributes",
+        "README.md",
+        "Dockerfile",
+        "extra.txt",
+    }
+    clean_zenml.delete_deployment("built")
+    assert not api.repo_exists(space_id, repo_type="space")
+
+
+@pytest.mark.parametrize(
+    ("case", "expect"),
+    [
+        (
+            "too-large",
+            ["over the 1 MB that build_in_space commits", "data/ 1.5 MB", ".dockerignore"],
+        ),
+        ("token-in-file", ["'.env' holds the deployer's Hugging Face token", ".dockerignore"]),
+        ("skip-build", ["skip_build asks for no build"]),
+        ("dockerfile", ["cannot also build DockerSettings.dockerfile"]),
+        ("unreachable-parent", ["builds FROM the parent image 127.0.0.1:9/zenml:1", "public"]),
+    ],
+)
+def test_a_context_the_space_cannot_take_is_refused_before_anything_is_created(
+    clean_zenml: Any,
+    hub: LocalHub,
+    hub_tokens: HubTokens,
+    project: Path,
+    case: str,
+    expect: list[str],
+) -> None:
+    from examples.hello_pipeline.pipeline import hello_pipeline
+
+    token = hub_tokens.writer.token
+    register_hf_stack(clean_zenml, {"token": token, "endpoint": hub.url, "organization": "acme"})
+    settings = {k: dict(v) for k, v in BUILD_IN_SPACE.items()}
+    if case == "too-large":
+        (project / ".dockerignore").unlink()
+        (project / "data" / "more.bin").write_bytes(b"\0" * 1_200_000)
+        settings["deployer"]["build_context_limit_mb"] = 1
+    elif case == "token-in-file":
+        (project / ".env").write_text(f"HF_TOKEN={token}\n")
+    elif case == "skip-build":
+        settings["docker"]["skip_build"] = True
+    elif case == "unreachable-parent":
+        settings["docker"]["parent_image"] = "127.0.0.1:9/zenml:1"
+        settings["deployer"]["verify_image"] = True
+    else:
+        (project / "Dockerfile.base").write_text("FROM python:3.11\n")
+        settings["docker"]["dockerfile"] = str(project / "Dockerfile.base")
+
+    with pytest.raises(DeployerError) as refused:
+        hello_pipeline.with_options(settings=settings).deploy(deployment_name="bad", timeout=3)
+    message = str(refused.value)
+    for fragment in expect:
+        assert fragment in message, f"{fragment!r} not in: {message}"
+    assert token not in message
+    assert hub_writes(hub) == {}
+    assert list(HfApi(endpoint=hub.url, token=token).list_spaces()) == []
