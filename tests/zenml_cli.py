@@ -36,11 +36,13 @@ class ZenML:
         }
         (root / "home").mkdir(parents=True, exist_ok=True)
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 240) -> str:
+    def __call__(
+        self, *args: str, check: bool = True, timeout: float = 240, cwd: Path = ROOT
+    ) -> str:
         result = subprocess.run(
             [str(ZENML), *args],
             env=self.env,
-            cwd=ROOT,
+            cwd=cwd,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -78,7 +78,17 @@ def _base_image(client: Any, work: Path) -> None:
 
 
 def zenml_parent_image(client: Any) -> str:
-    """Build (or reuse) the parent image for this checkout and return its local reference."""
+    """Build (or reuse) the parent image for this checkout and return its local reference.
+
+    Test processes running in parallel wait for one another: one builds, the others reuse.
+    """
+    from filelock import FileLock
+
+    with FileLock(Path(tempfile.gettempdir()) / "zhr-tests-zenml-parent.lock"):
+        return _build_parent_image(client)
+
+
+def _build_parent_image(client: Any) -> str:
     from docker.errors import BuildError
 
     reference = f"zhr-tests/zenml-parent:{_sources_hash()}"

@@ -115,3 +115,15 @@ def test_lfs_files_compare_by_their_content_sha256_not_the_pointers_oid() -> Non
         desired, observed, managed_secrets={}, managed_variables=frozenset(), salt="s"
     )
     assert "model.bin" not in plan.commit_files
+
+
+@pytest.mark.parametrize("name", ["hf_spaces.yaml", "local_hub.yaml", "space_build.yaml"])
+def test_the_example_deploy_configs_hold_valid_deployer_settings(name: str) -> None:
+    import yaml
+
+    from zenml_hf_registry.flavors import HuggingFaceDeployerSettings
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "hello_pipeline" / name
+    deployer = yaml.safe_load(path.read_text())["settings"]["deployer"]
+    settings = HuggingFaceDeployerSettings(**deployer)
+    assert settings.build_in_space is (name == "space_build.yaml")

@@ -1,0 +1,137 @@
+"""Space-build mode for real: no container registry in the stack, the Space builds the image.
+
+`zenml pipeline deploy` from a user's project directory with `build_in_space`: nothing is built
+or pushed here. The Space repo gets ZenML's build context, the local Hub's docker runtime
+builds it FROM the public parent image (pinned to its digest) and serves the pipeline, which
+`zenml deployment invoke` calls. The parent image holds no pipeline code: the pipeline the
+Space serves comes from the committed context.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from huggingface_hub import HfApi
+
+from tests.containers.zenml_image import zenml_parent_image
+from tests.zenml_cli import ROOT, ZENML, ZenML, free_port
+from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
+
+pytestmark = [pytest.mark.docker, pytest.mark.e2e]
+
+PIPELINE = "examples.hello_pipeline.pipeline.hello_pipeline"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A user's project: the example pipeline and a .dockerignore keeping data out."""
+    root = tmp_path / "project"
+    shutil.copytree(
+        ROOT / "examples",
+        root / "examples",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    (root / "data").mkdir()
+    (root / "data" / "raw.bin").write_bytes(b"\0" * 1024)
+    (root / ".dockerignore").write_text("data/\n")
+    return root
+
+
+@pytest.fixture
+def zenml(tmp_path: Path) -> Iterator[ZenML]:
+    cli = ZenML(tmp_path / "zenml-cli")
+    cli("login", "--local", "--port", str(free_port()), timeout=180)
+    try:
+        yield cli
+    finally:
+        cli("logout", "--local", check=False, timeout=120)
+
+
+def test_a_space_builds_the_pipeline_image_itself_with_no_registry_in_the_stack(
+    zenml: ZenML, docker_client: Any, test_registry: str, project: Path, tmp_path: Path
+) -> None:
+    # Only the Space pulls the parent, anonymously, from the registry; the stack has none.
+    local = zenml_parent_image(docker_client)
+    repository = f"{test_registry}/zhr-tests/zenml-parent"
+    tag = local.rsplit(":", 1)[1]
+    docker_client.images.get(local).tag(repository, tag=tag)
+    for line in docker_client.api.push(repository, tag=tag, stream=True, decode=True):
+        assert "error" not in line, line
+    parent = f"{repository}:{tag}"
+
+    token = f"hf_build_e2e_{secrets.token_hex(12)}"  # in no file of the context
+    settings = HubSettings(
+        data_dir=tmp_path / "hub",
+        tokens=(TokenSpec(token=token, user="alice", orgs=("acme",)),),
+        space_runtime="docker",
+        space_startup_timeout=180,
+    )
+    with LocalHub(settings) as hub:
+        setup = subprocess.run(
+            [
+                str(project / "examples" / "hello_pipeline" / "setup_stack.sh"),
+                *("--organization", "acme", "--endpoint", hub.url),
+            ],
+            env={**zenml.env, "HF_TOKEN": token, "ZENML": str(ZENML)},
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        assert "container_registry" not in zenml("stack", "describe", cwd=project).lower()
+        config = tmp_path / "space-build.yaml"
+        config.write_text(
+            "settings:\n"
+            "  docker:\n"
+            f"    parent_image: {parent}\n"
+            "    python_package_installer: pip\n"
+            "    allow_download_from_artifact_store: false\n"
+            "    allow_download_from_code_repository: false\n"
+            "  deployer:\n"
+            "    app_port: 7860\n"
+            "    build_in_space: true\n"
+        )
+        output = zenml(
+            "pipeline",
+            "deploy",
+            PIPELINE,
+            "--name",
+            "hello-built",
+            "--config",
+            str(config),
+            "--timeout",
+            "300",
+            timeout=900,
+            cwd=project,
+        )
+        assert token not in output
+        assert "Building Docker image" not in output  # nothing was built here
+        assert "where anyone can read it" in output  # a public Space shows its code
+        details = zenml("deployment", "describe", "hello-built", "--show-metadata")
+        assert "RUNNING" in details, details
+        space_id = next(
+            line.split(":", 1)[1].strip()
+            for line in details.splitlines()
+            if line.strip().startswith("space_id:")
+        )
+        api = HfApi(endpoint=hub.url, token=token)
+        files = set(api.list_repo_files(space_id, repo_type="space"))
+        assert "examples/hello_pipeline/pipeline.py" in files
+        assert "data/raw.bin" not in files
+        dockerfile = Path(
+            api.hf_hub_download(space_id, "Dockerfile", repo_type="space", local_dir=tmp_path)
+        ).read_text()
+        assert dockerfile.startswith(f"FROM {repository}@sha256:")  # the parent, pinned
+
+        # The served pipeline is the committed code.
+        answer = zenml("deployment", "invoke", "hello-built", "--name=Space", cwd=project)
+        assert "Hello, Space!" in answer
+        zenml("deployment", "delete", "hello-built", "-y", cwd=project)
+        assert not api.repo_exists(space_id, repo_type="space")
