@@ -95,6 +95,9 @@ class _Space:
     artifact: str | None = None
     commit: str | None = None
     hardware_current: str | None = None
+    # Seconds the last image build and the last app start (to listening) took: benchmarks.
+    build_seconds: float | None = None
+    start_seconds: float | None = None
     gateway: Gateway | None = None
     actions: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     worker: threading.Thread | None = None
@@ -283,6 +286,8 @@ class SpaceManager:
             "url": self.host_url(repo),
             "appPort": space.target_port,
             "errorMessage": space.error,
+            "lastBuildSeconds": space.build_seconds,
+            "lastStartSeconds": space.start_seconds,
         }
 
     def request_hardware(self, repo: Repo, flavor: Any, sleep_time: Any | None) -> None:
@@ -505,10 +510,12 @@ class SpaceManager:
         if self.settings.space_build_delay:
             time.sleep(self.settings.space_build_delay)
         variables = {k: v["value"] for k, v in (repo.attributes.get("variables") or {}).items()}
+        started = time.monotonic()
         try:
             artifact = self.runtime.build(
                 self._key(space), context, dockerfile, variables, space.build_log.write
             )
+            space.build_seconds = round(time.monotonic() - started, 3)
         except BuildError as exc:
             self._stop_app(space)
             space.stage = SpaceStage.BUILD_ERROR
@@ -565,7 +572,8 @@ class SpaceManager:
         timeout = space.config.startup_duration_timeout
         if self.settings.space_startup_timeout is not None:
             timeout = min(timeout, self.settings.space_startup_timeout)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         candidates = [port, space.config.app_port]
         while time.monotonic() < deadline:
             if space.generation != generation:
@@ -582,6 +590,7 @@ class SpaceManager:
             listening = next((p for p in candidates if _listening(p)), None)
             if listening is not None:
                 space.target_port = listening
+                space.start_seconds = round(time.monotonic() - started, 3)
                 space.stage = SpaceStage.RUNNING
                 threading.Thread(
                     target=self._watch, args=(space, app, generation), daemon=True
