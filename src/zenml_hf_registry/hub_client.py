@@ -25,7 +25,7 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 from zenml_hf_registry._version import __version__
 from zenml_hf_registry.errors import HfRegistryError, HubAccessError, HubUnavailableError
 
-__all__ = ["hub_errors", "make_api", "raw_request", "read_with_retries"]
+__all__ = ["hub_errors", "make_api", "raw_request", "read_with_retries", "write_with_retries"]
 
 T = TypeVar("T")
 
@@ -89,6 +89,60 @@ def hub_errors(endpoint: str, what: str) -> Iterator[None]:
         raise HubUnavailableError(
             f"{what}: cannot reach the Hub at {endpoint}: {exc}", endpoint=endpoint
         ) from exc
+
+
+_MAX_RETRY_AFTER = 30.0
+
+
+def _rate_limited(exc: HubUnavailableError) -> float | None:
+    """The wait a 429 asks for (`Retry-After`, in seconds, capped), or None for other failures."""
+    cause = exc.__cause__
+    if not isinstance(cause, HfHubHTTPError) or cause.response is None:
+        return None
+    if cause.response.status_code != 429:
+        return None
+    try:
+        return min(float(cause.response.headers.get("Retry-After", "0")), _MAX_RETRY_AFTER)
+    except ValueError:
+        return 0.0
+
+
+def write_with_retries(
+    call: Callable[[], T],
+    *,
+    endpoint: str,
+    what: str,
+    idempotent: bool,
+    landed: Callable[[], bool] | None = None,
+    attempts: int = 4,
+    backoff: float = 0.5,
+) -> T | None:
+    """Run a change, retrying what cannot have happened twice.
+
+    A 429 means the Hub did not carry the request out: it is always retried (after the
+    `Retry-After` it asks for). A 5xx or a network error may come after the change was made:
+    it is retried only when repeating the change is harmless (`idempotent`), or when
+    `landed` says the change is not there yet (then returns None if it is). Refused
+    credentials and "not found" are raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with hub_errors(endpoint, what):
+                return call()
+        except HubUnavailableError as exc:
+            wait = _rate_limited(exc)
+            if wait is None and not idempotent and landed is None:
+                raise
+            if attempt == attempts:
+                raise HubUnavailableError(
+                    f"{exc} (after {attempts} attempts)", endpoint=endpoint
+                ) from exc
+            time.sleep(max(wait or 0.0, backoff * 2 ** (attempt - 1)))
+            if wait is None and landed is not None:
+                with contextlib.suppress(HfRegistryError):
+                    if landed():
+                        return None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_with_retries(

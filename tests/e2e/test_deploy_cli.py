@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -25,13 +26,15 @@ import pytest
 from huggingface_hub import HfApi
 
 from tests.zenml_cli import ZENML, ZenML, free_port
-from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
+from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
+from zenml_hf_registry.hub.settings import RegistrySpec
 
 # One ZenML server and one local Hub for the module: keep its tests on one xdist worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("zenml-e2e")]
 
 ROOT = Path(__file__).resolve().parents[2]
 HF_TOKEN = "e2e-sentinel-hf-token-0123456789"
+REGISTRY_TOKEN = "e2e-sentinel-registry-token-9876543210"
 PIPELINE = "examples.hello_pipeline.pipeline.hello_pipeline"
 
 
@@ -50,6 +53,13 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
     settings = HubSettings(
         data_dir=tmp_path_factory.mktemp("hub-e2e"),
         tokens=(TokenSpec(token=HF_TOKEN, user="alice", orgs=("acme",)),),
+        registries=(
+            RegistrySpec(
+                org="acme",
+                name="models",
+                tokens=(TokenSpec(token=REGISTRY_TOKEN, user="acme", role=TokenRole.WRITE),),
+            ),
+        ),
         space_workdir=ROOT,
         space_startup_timeout=120,
     )
@@ -301,12 +311,90 @@ def test_an_image_the_space_cannot_pull_is_refused_before_any_space_exists(
     zenml("deployment", "delete", "hello-unpullable", "-y", check=False)
 
 
-def test_the_hf_token_appears_nowhere_observable(
+PUBLISH_PIPELINE = """\
+import sys
+
+from zenml import pipeline
+
+from zenml_hf_registry.registry.steps import publish_model_snapshot, pull_model_snapshot
+
+hub, sha, pulled = sys.argv[1:4]
+
+
+@pipeline(enable_cache=False)
+def publish_and_pull() -> None:
+    publish_model_snapshot(
+        repo_id="acme/hygiene-model",
+        registry="acme/models",
+        revision=sha,
+        registry_endpoint=f"{hub}/acme/models/huggingface",
+        source_endpoint=hub,
+        source_secret="hf_token",
+    )
+    pull_model_snapshot(
+        repo_id="acme/hygiene-model",
+        registry="acme/models",
+        local_dir=pulled,
+        registry_endpoint=f"{hub}/acme/models/huggingface",
+        after="publish_model_snapshot",
+    )
+
+
+publish_and_pull()
+print("published and pulled")
+"""
+
+
+def publish_and_pull(zenml: ZenML, hub: LocalHub, work: Path) -> list[str]:
+    """A model snapshot published and pulled by the ZenML steps (tokens from ZenML secrets),
+    then by this package's CLI (tokens from the environment); their outputs."""
+    api = HfApi(endpoint=hub.url, token=HF_TOKEN)
+    api.create_repo("acme/hygiene-model", private=True)
+    sha = api.upload_file(
+        path_or_fileobj=b"weights" * 1000, path_in_repo="model.bin", repo_id="acme/hygiene-model"
+    ).oid
+    values = work / "registry-token.yaml"
+    values.write_text(f'token: "{REGISTRY_TOKEN}"\n')
+    outputs = [zenml("secret", "create", "registry_token", f"--values=@{values}")]
+    values.unlink()
+    script = work / "publish_pipeline.py"
+    script.write_text(PUBLISH_PIPELINE)
+    runs = [
+        [sys.executable, str(script), hub.url, sha, str(work / "pulled-by-step")],
+        [
+            str(Path(sys.executable).with_name("zenml-hf-registry")),
+            *("publish", "acme/hygiene-model", "--revision", sha, "--registry", "acme/models"),
+            *("--registry-endpoint", f"{hub.url}/acme/models/huggingface"),
+            *("--source-endpoint", hub.url),
+        ],
+        [
+            str(Path(sys.executable).with_name("zenml-hf-registry")),
+            *("pull", "acme/hygiene-model", "--registry", "acme/models"),
+            *("--registry-endpoint", f"{hub.url}/acme/models/huggingface"),
+            *("--local-dir", str(work / "pulled-by-cli")),
+        ],
+    ]
+    env = {**zenml.env, "HF_TOKEN": HF_TOKEN, "ZENML_HF_REGISTRY_TOKEN": REGISTRY_TOKEN}
+    for command in runs:
+        result = subprocess.run(
+            command, env=env, cwd=work, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs.append(result.stdout + result.stderr)
+    assert "published and pulled" in outputs[1]
+    for folder in ("pulled-by-step", "pulled-by-cli"):
+        assert (work / folder / "model.bin").read_bytes() == b"weights" * 1000
+    return outputs
+
+
+def test_the_tokens_appear_nowhere_observable(
     zenml: ZenML, hub: LocalHub, stack: str, tmp_path: Path
 ) -> None:
-    """A whole deploy, invoke, logs, describe and delete, then a search for the sentinel token
-    in everything a user or an attacker with read access could see (the ZenML secret holding
-    it, and the Authorization headers the Hub checked, excepted)."""
+    """A whole deploy, invoke, logs, describe, publish, pull and delete, then a search for the
+    sentinel tokens (the Hub's and the registry's) in everything a user or an attacker with
+    read access could see (the ZenML secrets holding them, and the Authorization headers the
+    Hub checked, excepted)."""
+    sentinels = (HF_TOKEN, REGISTRY_TOKEN)
     outputs = [
         zenml(
             "pipeline",
@@ -335,21 +423,31 @@ def test_the_hf_token_appears_nowhere_observable(
     files = api.snapshot_download(space.id, repo_type="space", local_dir=tmp_path / "space")
     space_files = "".join(p.read_text() for p in Path(files).rglob("*") if p.is_file())
     outputs.append(zenml("deployment", "delete", "hello-hygiene", "-y"))
+    outputs += publish_and_pull(zenml, hub, tmp_path)
 
-    for text in [*outputs, json.dumps({k: v.value for k, v in variables.items()}), run_log]:
-        assert HF_TOKEN not in text
-    assert HF_TOKEN not in space_files
-    # Everything the local Hub stored: database, blobs, logs, Space working files.
+    texts = [*outputs, json.dumps({k: v.value for k, v in variables.items()}), run_log]
+    for sentinel in sentinels:
+        for text in texts:
+            assert sentinel not in text
+        assert sentinel not in space_files
+    # Everything the local Hub stored: database, blobs, logs, Space working files, packages.
     for path in Path(hub.settings.data_dir).rglob("*"):
         if path.is_file():
-            assert HF_TOKEN.encode() not in path.read_bytes(), path
-    # Everything ZenML stored, but the secret that holds the token by design.
+            content = path.read_bytes()
+            assert not [s for s in sentinels if s.encode() in content], path
+    # Everything written beside the runs: pulled snapshots, caches, the ZenML artifact store.
+    for root in (tmp_path, Path(zenml.env["ZENML_CONFIG_PATH"]), Path(os.environ["HF_HOME"])):
+        for path in root.rglob("*"):
+            if path.is_file() and path.suffix != ".db":
+                content = path.read_bytes()
+                assert not [s for s in sentinels if s.encode() in content], path
+    # Everything ZenML stored (run metadata, step configs...), but the secrets by design.
     databases = list(Path(zenml.env["ZENML_CONFIG_PATH"]).rglob("*.db"))
     rows = [(t, row) for database in databases for t, row in sqlite_rows(database)]
     assert any("hello-hygiene" in row for _, row in rows)  # the search does see the records
-    assert [(t, row) for t, row in rows if "secret" not in t and HF_TOKEN in row] == []
-    for log in Path(zenml.env["ZENML_CONFIG_PATH"]).rglob("*.log"):
-        assert HF_TOKEN not in log.read_text(errors="replace"), log
+    assert any("acme/hygiene-model@" in row for _, row in rows)  # and the package's metadata
+    leaks = [(t, row) for t, row in rows if "secret" not in t and any(s in row for s in sentinels)]
+    assert leaks == []
 
 
 def sqlite_rows(database: Path) -> Iterator[tuple[str, str]]:

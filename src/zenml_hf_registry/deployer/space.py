@@ -15,6 +15,7 @@ import hmac
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceRuntime
@@ -22,7 +23,12 @@ from huggingface_hub.errors import RepositoryNotFoundError
 from huggingface_hub.utils.sha import git_hash
 
 from zenml_hf_registry.errors import HubAccessError
-from zenml_hf_registry.hub_client import hub_errors, raw_request, read_with_retries
+from zenml_hf_registry.hub_client import (
+    hub_errors,
+    raw_request,
+    read_with_retries,
+    write_with_retries,
+)
 
 T = TypeVar("T")
 
@@ -313,11 +319,28 @@ class SpaceOperator:
         )
 
     def apply(self, spec: SpaceSpec, plan: SpacePlan, commit_message: str) -> None:
-        """Carry out the plan: settings first, then at most one commit (the rebuild)."""
+        """Carry out the plan: settings first, then at most one commit (the rebuild).
+
+        Short outages are ridden out without doing anything twice: a 429 is always retried
+        (the Hub did not act on it); after a 5xx or a network error, settings are simply set
+        again (setting them twice is harmless), while the Space's creation and the commit are
+        retried only if the Hub shows they did not happen.
+        """
         space_id = spec.space_id
-        with hub_errors(self.endpoint, f"deploying Space {space_id}"):
-            if plan.create:
-                self.api.create_repo(
+        what = f"deploying Space {space_id}"
+
+        def write(
+            call: Callable[[], object],
+            idempotent: bool = True,
+            landed: Callable[[], bool] | None = None,
+        ) -> None:
+            write_with_retries(
+                call, endpoint=self.endpoint, what=what, idempotent=idempotent, landed=landed
+            )
+
+        if plan.create:
+            write(
+                lambda: self.api.create_repo(
                     space_id,
                     repo_type="space",
                     space_sdk="docker",
@@ -326,38 +349,74 @@ class SpaceOperator:
                     space_sleep_time=spec.sleep_time,
                     space_secrets=[{"key": k, "value": v} for k, v in spec.secrets.items()],
                     space_variables=[{"key": k, "value": v} for k, v in spec.variables.items()],
+                ),
+                idempotent=False,
+                landed=lambda: self.api.repo_exists(space_id, repo_type="space"),
+            )
+        if plan.private is not None:
+            private = plan.private
+            write(
+                lambda: self.api.update_repo_settings(space_id, private=private, repo_type="space")
+            )
+        for key, value in plan.set_secrets.items():
+            write(partial(self.api.add_space_secret, space_id, key, value))
+        for key in plan.delete_secrets:
+            write(partial(self.api.delete_space_secret, space_id, key))
+        for key, value in plan.set_variables.items():
+            write(partial(self.api.add_space_variable, space_id, key, value))
+        for key in plan.delete_variables:
+            write(partial(self.api.delete_space_variable, space_id, key))
+        if plan.hardware:
+            hardware = plan.hardware
+            write(lambda: self.api.request_space_hardware(space_id, hardware))  # type: ignore[arg-type]
+        if plan.sleep_time is not None and not plan.create:
+            sleep_time = plan.sleep_time
+            write(lambda: self.api.set_space_sleep_time(space_id, sleep_time))
+        if plan.storage:
+            tier = plan.storage
+            write(
+                lambda: raw_request(
+                    self.api, "POST", f"/api/spaces/{space_id}/storage", {"tier": tier}
                 )
-            if plan.private is not None:
-                self.api.update_repo_settings(space_id, private=plan.private, repo_type="space")
-            for key, value in plan.set_secrets.items():
-                self.api.add_space_secret(space_id, key, value)
-            for key in plan.delete_secrets:
-                self.api.delete_space_secret(space_id, key)
-            for key, value in plan.set_variables.items():
-                self.api.add_space_variable(space_id, key, value)
-            for key in plan.delete_variables:
-                self.api.delete_space_variable(space_id, key)
-            if plan.hardware:
-                self.api.request_space_hardware(space_id, plan.hardware)  # type: ignore[arg-type]
-            if plan.sleep_time is not None and not plan.create:
-                self.api.set_space_sleep_time(space_id, plan.sleep_time)
-            if plan.storage:
-                raw_request(
-                    self.api, "POST", f"/api/spaces/{space_id}/storage", {"tier": plan.storage}
-                )
-            if plan.remove_storage:
-                raw_request(self.api, "DELETE", f"/api/spaces/{space_id}/storage")
-            operations: list[CommitOperationAdd | CommitOperationDelete] = [
-                CommitOperationAdd(path_in_repo=p, path_or_fileobj=c)
-                for p, c in sorted(plan.commit_files.items())
-            ]
-            operations += [CommitOperationDelete(path_in_repo=p) for p in plan.delete_files]
-            if operations:
-                self.api.create_commit(
+            )
+        if plan.remove_storage:
+            write(lambda: raw_request(self.api, "DELETE", f"/api/spaces/{space_id}/storage"))
+        operations: list[CommitOperationAdd | CommitOperationDelete] = [
+            CommitOperationAdd(path_in_repo=p, path_or_fileobj=c)
+            for p, c in sorted(plan.commit_files.items())
+        ]
+        operations += [CommitOperationDelete(path_in_repo=p) for p in plan.delete_files]
+        if operations:
+            write(
+                lambda: self.api.create_commit(
                     space_id, operations, commit_message=commit_message, repo_type="space"
-                )
-            elif plan.restart:
-                self.api.restart_space(space_id)
+                ),
+                idempotent=False,
+                landed=lambda: self._holds(space_id, plan.commit_files, plan.delete_files),
+            )
+        elif plan.restart:
+            write(lambda: self.api.restart_space(space_id))
+
+    def _holds(self, space_id: str, files: dict[str, bytes], deleted: list[str]) -> bool:
+        """Whether the Space's files are `files` already and `deleted` are gone."""
+        info = self.api.space_info(space_id, files_metadata=True)
+        siblings = info.siblings or []
+        present = ObservedSpace(
+            space_id=space_id,
+            private=bool(info.private),
+            hardware=None,
+            storage=None,
+            sleep_time=None,
+            file_oids={s.rfilename: s.blob_id for s in siblings if s.blob_id},
+            variables={},
+            secret_keys=frozenset(),
+            stage="",
+            host=None,
+            lfs_sha256={s.rfilename: s.lfs.sha256 for s in siblings if s.lfs is not None},
+        )
+        return all(present.holds(p, c) for p, c in files.items()) and not any(
+            p in present.file_oids for p in deleted
+        )
 
     def runtime(self, space_id: str) -> tuple[SpaceRuntime, str | None]:
         """The Space's runtime and its app URL (`SpaceInfo.host`)."""

@@ -203,6 +203,20 @@ class _PrefixAndRequestId:
                     headers={"X-Error-Message": message},
                 )
                 await response(scope, counting_receive, send_with_id)
+            elif fault is not None and fault.action == "status_after":
+                # The change is made, then its answer is lost: a gateway timing out on a
+                # request the backend carried out.
+                async def swallow(message: Message) -> None:
+                    return None
+
+                await self.app(scope, counting_receive, swallow)
+                message = f"injected fault: HTTP {fault.status} after the request was carried out"
+                response = JSONResponse(
+                    {"error": message},
+                    status_code=fault.status,
+                    headers={"X-Error-Message": message},
+                )
+                await response(scope, counting_receive, send_with_id)
             elif fault is not None and fault.action == "drop":
                 await counting_receive()  # take part of the request, then hang up mid-response
                 await send_with_id(

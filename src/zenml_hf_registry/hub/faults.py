@@ -1,8 +1,10 @@
 """Fault injection: make the next N requests matching a method and a path pattern misbehave.
 
 Rules are set over HTTP (`POST /_emulator/faults`) so tests and benchmarks of any process can
-use them. A rule answers with a chosen status (and `X-Error-Message`), waits before answering
-normally, or drops the connection half-way through a response.
+use them. A rule answers with a chosen status (and `X-Error-Message`) instead of carrying the
+request out (`status`) or after carrying it out (`status_after`: a gateway timing out on a
+change that happened), waits before answering normally, or drops the connection half-way
+through a response.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class FaultRule(BaseModel):
     method: str = Field(default="*", description="HTTP method, or * for any.")
     path: str = Field(description="Regular expression searched in the request path.")
     times: int = Field(default=1, ge=1, le=10_000)
-    action: Literal["status", "delay", "drop"] = "status"
+    action: Literal["status", "status_after", "delay", "drop"] = "status"
     status: int = Field(default=503, ge=400, le=599)
     delay: float = Field(default=0.0, ge=0, le=120, description="Seconds to wait first.")
 
