@@ -124,3 +124,26 @@ def test_a_stack_with_a_private_by_default_registry_warns_when_validated(
     warning = next(r.getMessage() for r in caplog.records if "Amazon ECR" in r.getMessage())
     assert "pull their image anonymously" in warning
     assert "hf_component_token" not in caplog.text
+    assert "build_in_space" in warning  # the way out that needs no public registry
+
+    # With Space-build mode on, the registry is never used for the Space: no warning.
+    clean_zenml.create_stack_component(
+        name="hf-built",
+        flavor="huggingface",
+        component_type=StackComponentType.DEPLOYER,
+        configuration={"token": "hf_component_token", "build_in_space": True},
+    )
+    clean_zenml.create_stack(
+        name="hf-ecr-built",
+        components={
+            StackComponentType.ORCHESTRATOR: "default",
+            StackComponentType.ARTIFACT_STORE: "default",
+            StackComponentType.CONTAINER_REGISTRY: "ecr",
+            StackComponentType.DEPLOYER: "hf-built",
+        },
+    )
+    clean_zenml.activate_stack("hf-ecr-built")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        clean_zenml.active_stack.validate()
+    assert "Amazon ECR" not in caplog.text
