@@ -59,7 +59,7 @@ ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 
 import docker  # noqa: E402
-from tests.containers.zenml_image import zenml_parent_image  # noqa: E402
+from tests.containers.zenml_image import pushed_zenml_parent_image  # noqa: E402
 
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec  # noqa: E402
 
@@ -273,14 +273,7 @@ def run_scenario(
 def main() -> None:
     client = docker.from_env(timeout=600)
     client.ping()
-    local_parent = zenml_parent_image(client)
-    repository = f"{REGISTRY}/zhr-bench/zenml-parent"
-    tag = local_parent.rsplit(":", 1)[1]
-    client.images.get(local_parent).tag(repository, tag=tag)
-    for line in client.api.push(repository, tag=tag, stream=True, decode=True):
-        if "error" in line:
-            raise SystemExit(f"pushing the parent image: {line['error']}")
-    parent = f"{repository}:{tag}"
+    parent = pushed_zenml_parent_image(client, REGISTRY)
 
     scenarios = ["registry-digest", "space-build", "user-tag-digest", "user-tag-tag"]
     if ONLY:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi
 
-from tests.containers.zenml_image import zenml_parent_image
+from tests.containers.zenml_image import pushed_zenml_parent_image
 from tests.zenml_cli import ROOT, ZENML, ZenML, free_port
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
 
@@ -39,7 +39,7 @@ def zenml(tmp_path: Path) -> Iterator[ZenML]:
 def test_a_pipeline_image_built_by_zenml_runs_in_a_docker_space(
     zenml: ZenML, docker_client: Any, test_registry: str, tmp_path: Path
 ) -> None:
-    parent = zenml_parent_image(docker_client)
+    parent = pushed_zenml_parent_image(docker_client, test_registry)
     settings = HubSettings(
         data_dir=tmp_path / "hub",
         tokens=(TokenSpec(token=HF_TOKEN, user="alice", orgs=("acme",)),),

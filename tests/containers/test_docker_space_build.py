@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi
 
-from tests.containers.zenml_image import zenml_parent_image
+from tests.containers.zenml_image import pushed_zenml_parent_image
 from tests.zenml_cli import ROOT, ZENML, ZenML, free_port
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
 
@@ -57,13 +57,8 @@ def test_a_space_builds_the_pipeline_image_itself_with_no_registry_in_the_stack(
     zenml: ZenML, docker_client: Any, test_registry: str, project: Path, tmp_path: Path
 ) -> None:
     # Only the Space pulls the parent, anonymously, from the registry; the stack has none.
-    local = zenml_parent_image(docker_client)
-    repository = f"{test_registry}/zhr-tests/zenml-parent"
-    tag = local.rsplit(":", 1)[1]
-    docker_client.images.get(local).tag(repository, tag=tag)
-    for line in docker_client.api.push(repository, tag=tag, stream=True, decode=True):
-        assert "error" not in line, line
-    parent = f"{repository}:{tag}"
+    parent = pushed_zenml_parent_image(docker_client, test_registry)
+    repository = parent.rsplit(":", 1)[0]
 
     token = f"hf_build_e2e_{secrets.token_hex(12)}"  # in no file of the context
     settings = HubSettings(

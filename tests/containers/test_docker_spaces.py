@@ -47,10 +47,16 @@ def wait_for(api: HfApi, repo_id: str, *stages: str, timeout: float = 90) -> Spa
     return runtime
 
 
-def space_containers(docker_client: Any) -> list[Any]:
-    return list(
-        docker_client.containers.list(all=True, filters={"label": "zenml-hf-registry.space"})
-    )
+def space_containers(docker_client: Any, repo_id: str) -> list[Any]:
+    """The containers of this Space (other tests' Spaces may run on the same engine)."""
+    suffix = "-" + repo_id.replace("/", "--").lower()
+    return [
+        container
+        for container in docker_client.containers.list(
+            all=True, filters={"label": "zenml-hf-registry.space"}
+        )
+        if container.labels["zenml-hf-registry.space"].endswith(suffix)
+    ]
 
 
 def test_a_space_builds_from_a_registry_image_and_serves(
@@ -81,11 +87,11 @@ def test_a_space_builds_from_a_registry_image_and_serves(
     assert f"pulling {pushed_image} anonymously" in "".join(
         api.fetch_space_logs("acme/docker-app", build=True)
     )
-    (container,) = space_containers(docker_client)
+    (container,) = space_containers(docker_client, "acme/docker-app")
     assert container.attrs["Config"]["User"] == "1000"
 
     api.delete_repo("acme/docker-app", repo_type="space")
-    assert space_containers(docker_client) == []
+    assert space_containers(docker_client, "acme/docker-app") == []
 
 
 def test_an_image_that_needs_credentials_is_a_build_error(

@@ -77,15 +77,23 @@ def _base_image(client: Any, work: Path) -> None:
     client.api.import_image_from_file(str(archive), repository=repository, tag=tag)
 
 
-def zenml_parent_image(client: Any) -> str:
-    """Build (or reuse) the parent image for this checkout and return its local reference.
+def pushed_zenml_parent_image(client: Any, registry: str) -> str:
+    """The parent image, pushed to `registry`; returns the reference there.
 
-    Test processes running in parallel wait for one another: one builds, the others reuse.
+    Tests name it by this reference, never by its local tag: once pushed, the image has a repo
+    digest, and ZenML then pulls a parent named by its local tag from Docker Hub.
     """
     from filelock import FileLock
 
     with FileLock(Path(tempfile.gettempdir()) / "zhr-tests-zenml-parent.lock"):
-        return _build_parent_image(client)
+        local = _build_parent_image(client)
+        repository = f"{registry}/zhr-tests/zenml-parent"
+        tag = local.rsplit(":", 1)[1]
+        client.images.get(local).tag(repository, tag=tag)
+        for line in client.api.push(repository, tag=tag, stream=True, decode=True):
+            if "error" in line:
+                raise RuntimeError(f"pushing {repository}:{tag}: {line['error']}")
+    return f"{repository}:{tag}"
 
 
 def _build_parent_image(client: Any) -> str:

@@ -315,6 +315,7 @@ PUBLISH_PIPELINE = """\
 import sys
 
 from zenml import pipeline
+from zenml.client import Client
 
 from zenml_hf_registry.registry.steps import publish_model_snapshot, pull_model_snapshot
 
@@ -340,7 +341,16 @@ def publish_and_pull() -> None:
     )
 
 
-publish_and_pull()
+# A run on a stack with a containerized deployer would build the deployer's image (ZenML
+# builds for every component of the stack): publish from the default stack, as a training
+# pipeline would.
+client = Client()
+previous = client.active_stack_model.name
+client.activate_stack("default")
+try:
+    publish_and_pull()
+finally:
+    client.activate_stack(previous)
 print("published and pulled")
 """
 
