@@ -206,3 +206,29 @@ def test_a_context_the_space_cannot_take_is_refused_before_anything_is_created(
     assert token not in message
     assert hub_writes(hub) == {}
     assert list(HfApi(endpoint=hub.url, token=token).list_spaces()) == []
+
+
+def test_a_file_dropped_while_the_hub_fails_is_still_deleted_on_the_next_deploy(
+    clean_zenml: Any, hub: LocalHub, hub_tokens: HubTokens, project: Path
+) -> None:
+    from tests.integration.test_deployer_faults import faults
+
+    token = hub_tokens.writer.token
+    register_hf_stack(clean_zenml, {"token": token, "endpoint": hub.url, "organization": "acme"})
+    api = HfApi(endpoint=hub.url, token=token)
+    deploy(BUILD_IN_SPACE)
+    space_id = clean_zenml.get_deployment("built").deployment_metadata["space_id"]
+    assert "notes.md" in api.list_repo_files(space_id, repo_type="space")
+
+    (project / "notes.md").unlink()
+    faults(hub, "POST", method="POST", path=r"/commit/", status=503, times=100)
+    deploy(BUILD_IN_SPACE)  # fails: the commit never lands
+    assert "notes.md" in api.list_repo_files(space_id, repo_type="space")
+    assert "notes.md" in clean_zenml.get_deployment("built").deployment_metadata["managed_files"]
+
+    faults(hub, "DELETE")
+    deploy(BUILD_IN_SPACE)
+    assert "notes.md" not in api.list_repo_files(space_id, repo_type="space")
+    assert (
+        "notes.md" not in clean_zenml.get_deployment("built").deployment_metadata["managed_files"]
+    )

@@ -259,6 +259,43 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         )
         return {"README.md": readme.encode(), "Dockerfile": dockerfile.encode()}
 
+    def _space_content(
+        self,
+        deployment: DeploymentResponse,
+        stack: Stack,
+        settings: HuggingFaceDeployerSettings,
+        token: str,
+        space_id: str,
+    ) -> tuple[str, dict[str, bytes]]:
+        """The Space's FROM image and files: the pipeline image's, or with `build_in_space`
+        the parent's and ZenML's whole build context (checked before anything is sent)."""
+        snapshot = deployment.snapshot
+        if snapshot is None:
+            raise DeployerError(f"Deployment {deployment.name} has no snapshot")
+        if not settings.build_in_space:
+            image = self._from_image(self.get_image(snapshot), settings)
+            return image, self._space_files(deployment, f"FROM {image}", settings)
+        docker = snapshot.pipeline_configuration.docker_settings
+        image = self._from_image(docker.parent_image or DEFAULT_DOCKER_PARENT_IMAGE, settings)
+        context = zenml_build_context(snapshot, stack, image)
+        files = read_build_context(
+            context,
+            limit_mb=settings.build_context_limit_mb,
+            secrets=[token],
+            reserved=_SPACE_FILES,
+        )
+        if not settings.private:
+            logger.warning(
+                "build_in_space commits the pipeline's code (%d files from %s) to the public "
+                "Space %s, where anyone can read it. Set the deployer setting private=True to "
+                "keep it private.",
+                len(files),
+                context.root,
+                space_id,
+            )
+        files.update(self._space_files(deployment, context.dockerfile, settings))
+        return image, files
+
     @staticmethod
     def _from_image(image: str, settings: HuggingFaceDeployerSettings) -> str:
         """The Space's FROM image, checked; pinned to its digest when `verify_image` is on."""
@@ -319,34 +356,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             space_id = space_id_for(
                 namespace, self.config.space_prefix, deployment.name, deployment.id
             )
-            snapshot = deployment.snapshot
-            assert snapshot is not None  # checked by _settings
-            if settings.build_in_space:
-                image = self._from_image(
-                    snapshot.pipeline_configuration.docker_settings.parent_image
-                    or DEFAULT_DOCKER_PARENT_IMAGE,
-                    settings,
-                )
-                context = zenml_build_context(snapshot, stack, image)
-                files = read_build_context(
-                    context,
-                    limit_mb=settings.build_context_limit_mb,
-                    secrets=[token],
-                    reserved=_SPACE_FILES,
-                )
-                files.update(self._space_files(deployment, context.dockerfile, settings))
-                if not settings.private:
-                    logger.warning(
-                        "build_in_space commits the pipeline's code (%d files from %s) to the "
-                        "public Space %s, where anyone can read it. Set the deployer setting "
-                        "private=True to keep it private.",
-                        len(files) - len(_SPACE_FILES),
-                        context.root,
-                        space_id,
-                    )
-            else:
-                image = self._from_image(self.get_image(snapshot), settings)
-                files = self._space_files(deployment, f"FROM {image}", settings)
+            image, files = self._space_content(deployment, stack, settings, token, space_id)
             previous = SpaceMetadata.from_deployment(deployment)
             spec = SpaceSpec(
                 space_id=space_id,
@@ -392,7 +402,8 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 built_in_space=settings.build_in_space,
                 secret_digests=digests,
                 managed_variables=sorted(spec.variables),
-                managed_files=sorted(spec.files),
+                # Until the commit lands, the files to delete are still the deployer's.
+                managed_files=sorted(set(spec.files) | set(plan.delete_files)),
                 stale_space_ids=stale,
             )
             self._record(deployment, metadata)
@@ -404,6 +415,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 logger.info("Deleting the previous Space %s", old_id)
                 operator.delete(old_id)
             metadata.stale_space_ids = []
+            metadata.managed_files = sorted(spec.files)
         state = self._state(metadata, deployment.name)
         if not plan.is_empty and state.status is DeploymentStatus.RUNNING:
             state.status = DeploymentStatus.PENDING  # the change has not rolled out yet
