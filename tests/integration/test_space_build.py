@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -114,9 +115,14 @@ def test_the_build_context_becomes_the_space_and_redeploys_send_only_what_change
     assert token not in caplog.text
 
     # A code-only change commits that file alone: one rebuild, no restart.
-    api.upload_file(  # a file the user added to the Space by hand
+    builds = counters(hub, space_id)["builds"]
+    api.upload_file(  # a file the user added to the Space by hand (a commit: a rebuild)
         path_or_fileobj=b"mine", path_in_repo="extra.txt", repo_id=space_id, repo_type="space"
     )
+    deadline = time.monotonic() + 30
+    while counters(hub, space_id)["builds"] == builds:  # that rebuild has started
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     before = counters(hub, space_id)
     (project / "helpers" / "text.py").write_text("def shout(s: str) -> str:\n    return s\n")
     (project / "notes.md").unlink()
