@@ -60,6 +60,7 @@ os.environ["HF_HUB_DISABLE_XET"] = "1"
 
 import docker  # noqa: E402
 from tests.containers.zenml_image import pushed_zenml_parent_image  # noqa: E402
+from tests.zenml_cli import ZenML, free_port  # noqa: E402
 
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec  # noqa: E402
 
@@ -74,18 +75,10 @@ class Cli:
     """The ZenML CLI in its own config dir, run from the project; lines timestamped."""
 
     def __init__(self, root: Path, project: Path) -> None:
-        (root / "home").mkdir(parents=True)
         self.project = project
-        self.env = {
-            **os.environ,
-            "ZENML_CONFIG_PATH": str(root / "zenml"),
-            "HOME": str(root / "home"),
-            "ZENML_ANALYTICS_OPT_IN": "false",
-            "ZENML_AUTO_OPEN_DASHBOARD": "false",
-            "ZENML_LOGGING_COLORS_DISABLED": "true",
-            "COLUMNS": "250",
-            "PYTHONUNBUFFERED": "1",  # lines arrive when written: their timestamps mean something
-        }
+        # The tests' isolated CLI environment, unbuffered: lines arrive when written, so their
+        # timestamps mean something.
+        self.env = {**ZenML(root).env, "PYTHONUNBUFFERED": "1"}
 
     def __call__(self, *args: str) -> list[tuple[float, str]]:
         started = time.perf_counter()
@@ -293,7 +286,7 @@ def main() -> None:
         )
         with LocalHub(settings) as hub:
             cli = Cli(work / "cli", project)
-            cli("login", "--local", "--port", str(_free_port()))
+            cli("login", "--local", "--port", str(free_port()))
             try:
                 cli("container-registry", "register", "bench-cr", "--flavor=default",
                     f"--uri={REGISTRY}")  # fmt: skip
@@ -363,14 +356,6 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         del phase["serves"]
         phases.append(phase)
     return {"from": results[-1]["from"], "phases": phases}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":

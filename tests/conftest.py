@@ -137,6 +137,25 @@ def hub_stats(hub: LocalHub) -> dict[str, Any]:
     return stats
 
 
+def space_counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
+    """A Space's builds, restarts, stage and timings, as the emulator counts them."""
+    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as reply:
+        counters: dict[str, Any] = json.load(reply)
+    return counters
+
+
+def hub_faults(hub: LocalHub, verb: str = "GET", **rule: Any) -> Any:
+    """The emulator's fault rules: POST arms `rule`, DELETE disarms all, GET reads them."""
+    request = urllib.request.Request(
+        f"{hub.url}/_emulator/faults",
+        data=json.dumps(rule).encode() if rule else None,
+        method=verb,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response) if verb == "GET" else None
+
+
 @pytest.fixture
 def clean_zenml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh local ZenML store and client in this test's own config dir (ZenML's recipe)."""

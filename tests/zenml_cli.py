@@ -51,3 +51,28 @@ class ZenML:
         if check and result.returncode != 0:
             raise AssertionError(f"zenml {' '.join(args)} failed ({result.returncode}):\n{output}")
         return output
+
+    def setup_stack(self, hf_token: str, *options: str, cwd: Path = ROOT) -> str:
+        """Run the example's documented `setup_stack.sh` (secret, deployer, stack) from `cwd`,
+        with the token in the environment only; its output."""
+        script = cwd / "examples" / "hello_pipeline" / "setup_stack.sh"
+        result = subprocess.run(
+            [str(script), *options],
+            env={**self.env, "HF_TOKEN": hf_token, "ZENML": str(ZENML)},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        return output
+
+    @staticmethod
+    def space_id(details: str) -> str:
+        """The Space id in `zenml deployment describe NAME --show-metadata` output."""
+        return next(
+            line.split(":", 1)[1].strip()
+            for line in details.splitlines()
+            if line.strip().startswith("space_id:")
+        )

@@ -107,6 +107,33 @@ def _rate_limited(exc: HubUnavailableError) -> float | None:
         return 0.0
 
 
+def _with_retries(
+    call: Callable[[], T],
+    *,
+    endpoint: str,
+    what: str,
+    may_retry: Callable[[HubUnavailableError], bool],
+    attempts: int,
+    backoff: float,
+) -> T:
+    """Run `call`, retrying the outages `may_retry` allows: after `backoff`, then twice as long
+    each time (or the longer `Retry-After` a 429 asks for). The last failure is raised saying
+    how many attempts were made; "not found" and refused credentials are raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with hub_errors(endpoint, what):
+                return call()
+        except HubUnavailableError as exc:
+            if not may_retry(exc):
+                raise
+            if attempt == attempts:
+                raise HubUnavailableError(
+                    f"{exc} (after {attempts} attempts)", endpoint=endpoint
+                ) from exc
+            time.sleep(max(_rate_limited(exc) or 0.0, backoff * 2 ** (attempt - 1)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def write_with_retries(
     call: Callable[[], T],
     *,
@@ -125,43 +152,37 @@ def write_with_retries(
     `landed` says the change is not there yet (then returns None if it is). Refused
     credentials and "not found" are raised at once.
     """
-    for attempt in range(1, attempts + 1):
-        try:
-            with hub_errors(endpoint, what):
-                return call()
-        except HubUnavailableError as exc:
-            wait = _rate_limited(exc)
-            if wait is None and not idempotent and landed is None:
-                raise
-            if attempt == attempts:
-                raise HubUnavailableError(
-                    f"{exc} (after {attempts} attempts)", endpoint=endpoint
-                ) from exc
-            time.sleep(max(wait or 0.0, backoff * 2 ** (attempt - 1)))
-            if wait is None and landed is not None:
-                with contextlib.suppress(HfRegistryError):
-                    if landed():
-                        return None
-    raise AssertionError("unreachable")  # pragma: no cover
+    unsure = False  # the last attempt failed in a way that may have carried it out
+
+    def may_retry(exc: HubUnavailableError) -> bool:
+        nonlocal unsure
+        unsure = _rate_limited(exc) is None
+        return not unsure or idempotent or landed is not None
+
+    def attempt() -> T | None:
+        if unsure and landed is not None and landed():
+            return None
+        return call()
+
+    return _with_retries(
+        attempt,
+        endpoint=endpoint,
+        what=what,
+        may_retry=may_retry,
+        attempts=attempts,
+        backoff=backoff,
+    )
 
 
 def read_with_retries(
     call: Callable[[], T], *, endpoint: str, what: str, attempts: int = 4, backoff: float = 0.5
 ) -> T:
-    """Run an idempotent read, retrying while the Hub is unavailable (429, 5xx, network).
-
-    Waits `backoff`, then twice as long each time; the last failure is raised as
-    `HubUnavailableError` saying how many attempts were made. "Not found" and refused
-    credentials are answers, not outages: they are raised at once.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            with hub_errors(endpoint, what):
-                return call()
-        except HubUnavailableError as exc:
-            if attempt == attempts:
-                raise HubUnavailableError(
-                    f"{exc} (after {attempts} attempts)", endpoint=endpoint
-                ) from exc
-            time.sleep(backoff * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+    """Run an idempotent read, retrying while the Hub is unavailable (429, 5xx, network)."""
+    return _with_retries(
+        call,
+        endpoint=endpoint,
+        what=what,
+        may_retry=lambda exc: True,
+        attempts=attempts,
+        backoff=backoff,
+    )

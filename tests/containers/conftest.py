@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,12 +15,7 @@ from typing import Any
 import pytest
 
 from tests.containers.images import import_busybox_image
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.zenml_cli import ZenML, free_port
 
 
 @pytest.fixture
@@ -73,3 +67,14 @@ def pushed_image(docker_client: Any, test_registry: str) -> str:
         assert "error" not in line, line
     docker_client.images.remove(reference, force=True)
     return reference
+
+
+@pytest.fixture
+def zenml(tmp_path: Path) -> Iterator[ZenML]:
+    """The ZenML CLI logged in to its own local ZenML server."""
+    cli = ZenML(tmp_path / "zenml-cli")
+    cli("login", "--local", "--port", str(free_port()), timeout=180)
+    try:
+        yield cli
+    finally:
+        cli("logout", "--local", check=False, timeout=120)

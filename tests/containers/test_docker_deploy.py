@@ -8,8 +8,6 @@ container serves the pipeline, which `zenml deployment invoke` calls through the
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +15,13 @@ import pytest
 from huggingface_hub import HfApi
 
 from tests.containers.zenml_image import pushed_zenml_parent_image
-from tests.zenml_cli import ROOT, ZENML, ZenML, free_port
+from tests.zenml_cli import ZenML
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
 HF_TOKEN = "docker-e2e-sentinel-token-0123456789"
 PIPELINE = "examples.hello_pipeline.pipeline.hello_pipeline"
-
-
-@pytest.fixture
-def zenml(tmp_path: Path) -> Iterator[ZenML]:
-    cli = ZenML(tmp_path / "zenml-cli")
-    cli("login", "--local", "--port", str(free_port()), timeout=180)
-    try:
-        yield cli
-    finally:
-        cli("logout", "--local", check=False, timeout=120)
 
 
 def test_a_pipeline_image_built_by_zenml_runs_in_a_docker_space(
@@ -54,19 +42,11 @@ def test_a_pipeline_image_built_by_zenml_runs_in_a_docker_space(
             "--flavor=default",
             f"--uri={test_registry}",
         )
-        setup = subprocess.run(
-            [
-                str(ROOT / "examples" / "hello_pipeline" / "setup_stack.sh"),
-                *("--organization", "acme", "--endpoint", hub.url),
-                *("--container-registry", "local-registry"),
-            ],
-            env={**zenml.env, "HF_TOKEN": HF_TOKEN, "ZENML": str(ZENML)},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=240,
+        zenml.setup_stack(
+            HF_TOKEN,
+            *("--organization", "acme", "--endpoint", hub.url),
+            *("--container-registry", "local-registry"),
         )
-        assert setup.returncode == 0, setup.stdout + setup.stderr
         config = tmp_path / "docker.yaml"
         config.write_text(
             "settings:\n"
@@ -93,11 +73,7 @@ def test_a_pipeline_image_built_by_zenml_runs_in_a_docker_space(
         assert HF_TOKEN not in output
         details = zenml("deployment", "describe", "hello-docker", "--show-metadata")
         assert "RUNNING" in details, details
-        space_id = next(
-            line.split(":", 1)[1].strip()
-            for line in details.splitlines()
-            if line.strip().startswith("space_id:")
-        )
+        space_id = zenml.space_id(details)
         api = HfApi(endpoint=hub.url, token=HF_TOKEN)
         dockerfile = Path(
             api.hf_hub_download(space_id, "Dockerfile", repo_type="space", local_dir=tmp_path)

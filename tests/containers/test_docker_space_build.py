@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import pytest
 from huggingface_hub import HfApi
 
 from tests.containers.zenml_image import pushed_zenml_parent_image
-from tests.zenml_cli import ROOT, ZENML, ZenML, free_port
+from tests.zenml_cli import ROOT, ZenML
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
@@ -43,16 +41,6 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def zenml(tmp_path: Path) -> Iterator[ZenML]:
-    cli = ZenML(tmp_path / "zenml-cli")
-    cli("login", "--local", "--port", str(free_port()), timeout=180)
-    try:
-        yield cli
-    finally:
-        cli("logout", "--local", check=False, timeout=120)
-
-
 def test_a_space_builds_the_pipeline_image_itself_with_no_registry_in_the_stack(
     zenml: ZenML, docker_client: Any, test_registry: str, project: Path, tmp_path: Path
 ) -> None:
@@ -68,18 +56,7 @@ def test_a_space_builds_the_pipeline_image_itself_with_no_registry_in_the_stack(
         space_startup_timeout=180,
     )
     with LocalHub(settings) as hub:
-        setup = subprocess.run(
-            [
-                str(project / "examples" / "hello_pipeline" / "setup_stack.sh"),
-                *("--organization", "acme", "--endpoint", hub.url),
-            ],
-            env={**zenml.env, "HF_TOKEN": token, "ZENML": str(ZENML)},
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        assert setup.returncode == 0, setup.stdout + setup.stderr
+        zenml.setup_stack(token, "--organization", "acme", "--endpoint", hub.url, cwd=project)
         assert "container_registry" not in zenml("stack", "describe", cwd=project).lower()
         config = tmp_path / "space-build.yaml"
         config.write_text(
@@ -111,11 +88,7 @@ def test_a_space_builds_the_pipeline_image_itself_with_no_registry_in_the_stack(
         assert "where anyone can read it" in output  # a public Space shows its code
         details = zenml("deployment", "describe", "hello-built", "--show-metadata")
         assert "RUNNING" in details, details
-        space_id = next(
-            line.split(":", 1)[1].strip()
-            for line in details.splitlines()
-            if line.strip().startswith("space_id:")
-        )
+        space_id = zenml.space_id(details)
         api = HfApi(endpoint=hub.url, token=token)
         files = set(api.list_repo_files(space_id, repo_type="space"))
         assert "examples/hello_pipeline/pipeline.py" in files

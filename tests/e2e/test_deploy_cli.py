@@ -20,11 +20,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from huggingface_hub import HfApi
 
+from tests.conftest import hub_faults, space_counters
 from tests.zenml_cli import ZENML, ZenML, free_port
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
 from zenml_hf_registry.hub.settings import RegistrySpec
@@ -70,29 +70,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
 @pytest.fixture(scope="module")
 def stack(zenml: ZenML, hub: LocalHub) -> str:
     """The documented setup script: secret, deployer and stack; no token on a command line."""
-    setup = subprocess.run(
-        [
-            str(ROOT / "examples" / "hello_pipeline" / "setup_stack.sh"),
-            "--organization",
-            "acme",
-            "--endpoint",
-            hub.url,
-        ],
-        env={**zenml.env, "HF_TOKEN": HF_TOKEN, "ZENML": str(ZENML)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert setup.returncode == 0, setup.stdout + setup.stderr
-    assert HF_TOKEN not in setup.stdout + setup.stderr
+    output = zenml.setup_stack(HF_TOKEN, "--organization", "acme", "--endpoint", hub.url)
+    assert HF_TOKEN not in output
     assert "hf-stack" in zenml("stack", "describe")
     return "hf-stack"
-
-
-def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as r:
-        return dict(json.load(r))
 
 
 def describe(zenml: ZenML) -> str:
@@ -137,17 +118,17 @@ def test_deploy_invoke_update_and_delete_through_the_zenml_cli(
     assert "[run]" in logs
     assert "Application startup complete" in logs
     assert "RUNNING" in zenml("deployment", "list")
-    first = counters(hub, space_id)
+    first = space_counters(hub, space_id)
     assert (first["builds"], first["restarts"]) == (1, 0)
 
     # Re-provisioning the same snapshot changes nothing on the Hub.
     zenml("deployment", "provision", "hello", timeout=300)
-    assert counters(hub, space_id) == first
+    assert space_counters(hub, space_id) == first
 
     # Changed hardware on the component: exactly one restart, no rebuild.
     zenml("deployer", "update", "hf", "--space_hardware=t4-small")
     zenml("deployment", "provision", "hello", timeout=300)
-    after = counters(hub, space_id)
+    after = space_counters(hub, space_id)
     assert (after["builds"], after["restarts"]) == (1, 1)
     assert "t4-small" in describe(zenml)
     assert "Hello, Bob!" in zenml("deployment", "invoke", "hello", "--name=Bob")
@@ -249,7 +230,7 @@ def test_private_space_is_invoked_through_the_hubs_gate(
         author="acme", search="hello-private"
     )
     (space,) = list(spaces)
-    inject_fault(hub, method="DELETE", path="/api/repos/delete", status=500, times=50)
+    hub_faults(hub, "POST", method="DELETE", path="/api/repos/delete", status=500, times=50)
     failed = zenml("deployment", "delete", "hello-private", "-y", check=False)
     assert space.id in failed
     assert "hello-private" in zenml("deployment", "list")
@@ -259,23 +240,8 @@ def test_private_space_is_invoked_through_the_hubs_gate(
     assert "Forcing deletion" in forced
     assert space.id in forced
     assert "hello-private" not in zenml("deployment", "list")
-    clear_faults(hub)
+    hub_faults(hub, "DELETE")
     HfApi(endpoint=hub.url, token=HF_TOKEN).delete_repo(space.id, repo_type="space")
-
-
-def inject_fault(hub: LocalHub, **rule: Any) -> None:
-    request = urllib.request.Request(
-        f"{hub.url}/_emulator/faults",
-        data=json.dumps(rule).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=10).close()
-
-
-def clear_faults(hub: LocalHub) -> None:
-    request = urllib.request.Request(f"{hub.url}/_emulator/faults", method="DELETE")
-    urllib.request.urlopen(request, timeout=10).close()
 
 
 def test_an_image_the_space_cannot_pull_is_refused_before_any_space_exists(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from zenml.enums import StackComponentType
 
+from tests.integration.zenml_stacks import register_hf_stack
 from zenml_hf_registry import __version__
 from zenml_hf_registry.deployer.deployer import HuggingFaceDeployer
 from zenml_hf_registry.images import private_registry_kind
@@ -15,28 +16,9 @@ from zenml_hf_registry.images import private_registry_kind
 pytestmark = pytest.mark.integration
 
 
-def register_stack(client: Any, deployer_config: dict[str, Any]) -> Any:
-    client.create_stack_component(
-        name="hf",
-        flavor="huggingface",
-        component_type=StackComponentType.DEPLOYER,
-        configuration=deployer_config,
-    )
-    client.create_stack(
-        name="hf-stack",
-        components={
-            StackComponentType.ORCHESTRATOR: "default",
-            StackComponentType.ARTIFACT_STORE: "default",
-            StackComponentType.DEPLOYER: "hf",
-        },
-    )
-    client.activate_stack("hf-stack")
-    return client.active_stack
-
-
 def test_components_with_the_builtin_flavors_keys_load_as_this_plugin(clean_zenml: Any) -> None:
     # The config keys ZenML's own `huggingface` deployer stored: they keep working.
-    stack = register_stack(
+    register_hf_stack(
         clean_zenml,
         {
             "token": "hf_component_token",
@@ -47,7 +29,7 @@ def test_components_with_the_builtin_flavors_keys_load_as_this_plugin(clean_zenm
             "private": True,
         },
     )
-    deployer = stack.deployer
+    deployer = clean_zenml.active_stack.deployer
     assert isinstance(deployer, HuggingFaceDeployer)
     assert deployer.config.organization == "acme"
     assert deployer.config.space_hardware == "cpu-upgrade"
@@ -55,8 +37,8 @@ def test_components_with_the_builtin_flavors_keys_load_as_this_plugin(clean_zenm
 
 
 def test_the_image_installs_the_plugin_not_the_hugging_face_integration(clean_zenml: Any) -> None:
-    stack = register_stack(clean_zenml, {"token": "hf_component_token"})
-    requirements = stack.requirements()
+    register_hf_stack(clean_zenml, {"token": "hf_component_token"})
+    requirements = clean_zenml.active_stack.requirements()
     assert f"zenml-hf-registry=={__version__}" in requirements
     heavy = {r for r in requirements if r.startswith(("transformers", "torch", "datasets"))}
     assert heavy == set()
@@ -103,22 +85,9 @@ def test_a_stack_with_a_private_by_default_registry_warns_when_validated(
         component_type=StackComponentType.CONTAINER_REGISTRY,
         configuration={"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com"},
     )
-    clean_zenml.create_stack_component(
-        name="hf",
-        flavor="huggingface",
-        component_type=StackComponentType.DEPLOYER,
-        configuration={"token": "hf_component_token"},
+    register_hf_stack(
+        clean_zenml, {"token": "hf_component_token"}, stack="hf-ecr", container_registry="ecr"
     )
-    clean_zenml.create_stack(
-        name="hf-ecr",
-        components={
-            StackComponentType.ORCHESTRATOR: "default",
-            StackComponentType.ARTIFACT_STORE: "default",
-            StackComponentType.CONTAINER_REGISTRY: "ecr",
-            StackComponentType.DEPLOYER: "hf",
-        },
-    )
-    clean_zenml.activate_stack("hf-ecr")
     with caplog.at_level(logging.WARNING):
         clean_zenml.active_stack.validate()
     warning = next(r.getMessage() for r in caplog.records if "Amazon ECR" in r.getMessage())
@@ -127,22 +96,13 @@ def test_a_stack_with_a_private_by_default_registry_warns_when_validated(
     assert "build_in_space" in warning  # the way out that needs no public registry
 
     # With Space-build mode on, the registry is never used for the Space: no warning.
-    clean_zenml.create_stack_component(
-        name="hf-built",
-        flavor="huggingface",
-        component_type=StackComponentType.DEPLOYER,
-        configuration={"token": "hf_component_token", "build_in_space": True},
+    register_hf_stack(
+        clean_zenml,
+        {"token": "hf_component_token", "build_in_space": True},
+        deployer="hf-built",
+        stack="hf-ecr-built",
+        container_registry="ecr",
     )
-    clean_zenml.create_stack(
-        name="hf-ecr-built",
-        components={
-            StackComponentType.ORCHESTRATOR: "default",
-            StackComponentType.ARTIFACT_STORE: "default",
-            StackComponentType.CONTAINER_REGISTRY: "ecr",
-            StackComponentType.DEPLOYER: "hf-built",
-        },
-    )
-    clean_zenml.activate_stack("hf-ecr-built")
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         clean_zenml.active_stack.validate()

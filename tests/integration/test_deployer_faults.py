@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 from huggingface_hub import HfApi
 from zenml.deployers.exceptions import DeployerError
 
-from tests.conftest import HubTokens
+from tests.conftest import HubTokens, hub_faults, space_counters
 from tests.integration.zenml_stacks import LOCAL_HUB_SETTINGS, register_hf_stack
 from zenml_hf_registry.hub import HubSettings, LocalHub
 
@@ -23,18 +21,6 @@ pytestmark = pytest.mark.integration
 def hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
     with LocalHub(hub_settings) as running:
         yield running
-
-
-def faults(hub: LocalHub, verb: str = "GET", **rule: Any) -> Any:
-    body = json.dumps(rule).encode() if rule else None
-    request = urllib.request.Request(
-        f"{hub.url}/_emulator/faults",
-        data=body,
-        method=verb,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response) if verb == "GET" else None
 
 
 @pytest.mark.parametrize(
@@ -51,7 +37,7 @@ def test_a_failing_hub_leaves_a_record_that_redeploy_and_delete_can_use(
     api = HfApi(endpoint=hub.url, token=token)
     pipeline = hello_pipeline.with_options(settings=LOCAL_HUB_SETTINGS)
 
-    faults(hub, "POST", method="POST", path=route, status=status, times=100)
+    hub_faults(hub, "POST", method="POST", path=route, status=status, times=100)
     with pytest.raises(DeployerError) as failed:
         pipeline.deploy(deployment_name="flaky", timeout=20)
     message = str(failed.value)
@@ -63,7 +49,7 @@ def test_a_failing_hub_leaves_a_record_that_redeploy_and_delete_can_use(
     assert space_id.startswith("acme/zenml-flaky-")
 
     # The Hub recovers: a redeploy completes the same Space; delete leaves nothing behind.
-    faults(hub, "DELETE")
+    hub_faults(hub, "DELETE")
     with contextlib.suppress(DeployerError):
         # The Space builds; whether its app starts here (it has no ZenML server to reach)
         # is beside the point.
@@ -73,11 +59,6 @@ def test_a_failing_hub_leaves_a_record_that_redeploy_and_delete_can_use(
     clean_zenml.delete_deployment("flaky")
     assert not api.repo_exists(space_id, repo_type="space")
     assert list(api.list_spaces(author="acme")) == []
-
-
-def space_counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as reply:
-        return dict(json.load(reply))
 
 
 @pytest.mark.parametrize(
@@ -109,13 +90,13 @@ def test_a_short_outage_is_ridden_out_without_doing_anything_twice(
     token = hub_tokens.writer.token
     register_hf_stack(clean_zenml, {"token": token, "endpoint": hub.url, "organization": "acme"})
     for rule in rules:
-        faults(hub, "POST", **rule)
+        hub_faults(hub, "POST", **rule)
     with contextlib.suppress(DeployerError):
         # The Space builds; whether its app starts here is beside the point.
         hello_pipeline.with_options(settings=LOCAL_HUB_SETTINGS).deploy(
             deployment_name="bumpy", timeout=3
         )
-    assert faults(hub)["fired"] == sum(rule.get("times", 1) for rule in rules)
+    assert hub_faults(hub)["fired"] == sum(rule.get("times", 1) for rule in rules)
     space_id = clean_zenml.get_deployment("bumpy").deployment_metadata["space_id"]
     api = HfApi(endpoint=hub.url, token=token)
     files = {s.rfilename for s in api.space_info(space_id).siblings or []}

@@ -15,7 +15,7 @@ import pytest
 from huggingface_hub import HfApi, SpaceRuntime
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-from tests.conftest import HubTokens
+from tests.conftest import HubTokens, hub_faults, space_counters
 from zenml_hf_registry.hub import HubSettings, LocalHub
 
 pytestmark = pytest.mark.integration
@@ -99,10 +99,6 @@ def greeting(url: str) -> str | None:
     return body.get("GREETING") if status == 200 else None
 
 
-def counters(hub: LocalHub, repo_id: str) -> dict[str, Any]:
-    return get_json(f"{hub.url}/_emulator/spaces/{repo_id}")[1]
-
-
 def test_space_lifecycle(api: HfApi, space_hub: LocalHub) -> None:
     api.create_repo(
         "acme/app",
@@ -132,7 +128,7 @@ def test_space_lifecycle(api: HfApi, space_hub: LocalHub) -> None:
     build_log = "".join(api.fetch_space_logs("acme/app", build=True))
     assert "build succeeded" in build_log
     assert "app listening on" in "".join(api.fetch_space_logs("acme/app"))
-    first = counters(space_hub, "acme/app")
+    first = space_counters(space_hub, "acme/app")
     assert (first["builds"], first["restarts"]) == (1, 0)
     # How long the build and the start took, for benchmarks.
     assert 0 <= first["lastBuildSeconds"] < 60
@@ -140,12 +136,12 @@ def test_space_lifecycle(api: HfApi, space_hub: LocalHub) -> None:
 
     # A secret change restarts the app once, with the new value.
     api.add_space_secret("acme/app", "GREETING", "bonjour")
-    assert counters(space_hub, "acme/app")["restarts"] == 1
+    assert space_counters(space_hub, "acme/app")["restarts"] == 1
     deadline = time.monotonic() + 20
     while greeting(info.host) != "bonjour" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert greeting(info.host) == "bonjour"
-    assert counters(space_hub, "acme/app")["builds"] == 1  # restarted, not rebuilt
+    assert space_counters(space_hub, "acme/app")["builds"] == 1  # restarted, not rebuilt
 
     api.pause_space("acme/app")
     wait_for(api, "acme/app", "PAUSED")
@@ -258,7 +254,7 @@ def test_settings_changes_count_one_restart_each(api: HfApi, space_hub: LocalHub
     assert "MODE" not in api.get_space_variables("acme/settings")
     api.delete_space_secret("acme/settings", "NEVER_SET")  # nothing to remove: no restart
 
-    assert counters(space_hub, "acme/settings")["restarts"] == 3
+    assert space_counters(space_hub, "acme/settings")["restarts"] == 3
     runtime = wait_for(api, "acme/settings", "RUNNING")
     assert runtime.sleep_time == 3600
     assert runtime.hardware == "t4-small"
@@ -267,7 +263,7 @@ def test_settings_changes_count_one_restart_each(api: HfApi, space_hub: LocalHub
         api.request_space_hardware("acme/settings", "quantum-xl")  # type: ignore[arg-type]
     assert refused.value.response.status_code == 400
     assert "cpu-basic" in str(refused.value)  # lists the valid names
-    assert counters(space_hub, "acme/settings")["restarts"] == 3
+    assert space_counters(space_hub, "acme/settings")["restarts"] == 3
 
 
 def test_secret_values_never_leave_the_server(api: HfApi, space_hub: LocalHub) -> None:
@@ -304,14 +300,7 @@ def test_build_logs_follow_until_the_build_ends(
 
 def test_fault_injection_and_forced_stages(api: HfApi, space_hub: LocalHub) -> None:
     api.create_repo("acme/faulty", repo_type="space", space_sdk="docker")
-    rule = {"method": "GET", "path": r"/api/spaces/acme/faulty/runtime", "status": 503}
-    request = urllib.request.Request(
-        f"{space_hub.url}/_emulator/faults",
-        data=json.dumps(rule).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=10).close()
+    hub_faults(space_hub, "POST", method="GET", path=r"/api/spaces/acme/faulty/runtime", status=503)
 
     with pytest.raises(HfHubHTTPError) as injected:
         api.get_space_runtime("acme/faulty")

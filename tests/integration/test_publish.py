@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi, snapshot_download
 
-from tests.conftest import HubTokens, hub_stats
+from tests.conftest import HubTokens, hub_faults, hub_stats
 from zenml_hf_registry.errors import (
     ChecksumMismatchError,
     ConfigurationError,
@@ -30,6 +30,7 @@ from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
 from zenml_hf_registry.hub.settings import RegistrySpec
 from zenml_hf_registry.registry import (
     HubTarget,
+    PackageRecord,
     RegistryTarget,
     list_packages,
     publish_snapshot,
@@ -52,6 +53,16 @@ class Setup:
     source_target: HubTarget
     registry: RegistryTarget
     sha: str
+
+    def publish(self, cache_dir: Path) -> PackageRecord:
+        """Publish acme/tiny-model at its pinned commit to the test registry."""
+        return publish_snapshot(
+            "acme/tiny-model",
+            revision=self.sha,
+            source=self.source_target,
+            registry=self.registry,
+            cache_dir=cache_dir,
+        )
 
 
 def fingerprint(token: str) -> str:
@@ -97,13 +108,7 @@ def test_publish_pins_the_commit_and_verifies_checksums(setup: Setup, tmp_path: 
     HfApi(endpoint=setup.source.url, token=setup.source_target.token).upload_file(
         path_or_fileobj=b"later", path_in_repo="later.txt", repo_id="acme/tiny-model"
     )
-    record = publish_snapshot(
-        "acme/tiny-model",
-        revision=setup.sha,
-        source=setup.source_target,
-        registry=setup.registry,
-        cache_dir=tmp_path / "cache",
-    )
+    record = setup.publish(tmp_path / "cache")
 
     assert record.name == f"acme/tiny-model@{setup.sha}"
     assert record.revision == setup.sha
@@ -146,23 +151,11 @@ def api_requests(stats: dict[str, Any]) -> Counter[str]:
 
 
 def test_republish_sends_no_bytes_and_returns_the_same_record(setup: Setup, tmp_path: Path) -> None:
-    first = publish_snapshot(
-        "acme/tiny-model",
-        revision=setup.sha,
-        source=setup.source_target,
-        registry=setup.registry,
-        cache_dir=tmp_path / "cache",
-    )
+    first = setup.publish(tmp_path / "cache")
     before = hub_stats(setup.registry_hub)
     source_before = hub_stats(setup.source)
 
-    again = publish_snapshot(
-        "acme/tiny-model",
-        revision=setup.sha,
-        source=setup.source_target,
-        registry=setup.registry,
-        cache_dir=tmp_path / "other-cache",
-    )
+    again = setup.publish(tmp_path / "other-cache")
 
     after = hub_stats(setup.registry_hub)
     assert again.uploaded_bytes == 0
@@ -180,13 +173,7 @@ def test_republish_sends_no_bytes_and_returns_the_same_record(setup: Setup, tmp_
 def test_pull_into_a_fresh_cache_is_byte_identical_and_counts_downloads(
     setup: Setup, tmp_path: Path
 ) -> None:
-    record = publish_snapshot(
-        "acme/tiny-model",
-        revision=setup.sha,
-        source=setup.source_target,
-        registry=setup.registry,
-        cache_dir=tmp_path / "cache",
-    )
+    record = setup.publish(tmp_path / "cache")
     reader = setup.registry.model_copy(update={"token": REGISTRY_READ.token})
 
     pulled, folder = pull_snapshot(
@@ -364,82 +351,43 @@ def test_cli_publish_pull_and_list(setup: Setup, tmp_path: Path) -> None:
     assert "Traceback" not in refused.stderr
 
 
-def inject(hub: LocalHub, **rule: Any) -> None:
-    request = urllib.request.Request(
-        f"{hub.url}/_emulator/faults",
-        data=json.dumps(rule).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=10).close()
-
-
 def test_a_failed_commit_publishes_nothing_and_the_retry_resumes(
     setup: Setup, tmp_path: Path
 ) -> None:
     # The LFS objects go up, then the Hub fails every commit for a while.
-    inject(setup.registry_hub, method="POST", path=r"/commit/", status=503, times=20)
+    hub_faults(setup.registry_hub, "POST", method="POST", path=r"/commit/", status=503, times=20)
     with pytest.raises(HubUnavailableError) as failed:
-        publish_snapshot(
-            "acme/tiny-model",
-            revision=setup.sha,
-            source=setup.source_target,
-            registry=setup.registry,
-            cache_dir=tmp_path / "cache",
-        )
+        setup.publish(tmp_path / "cache")
     assert setup.registry_hub.url in str(failed.value)
     assert REGISTRY_WRITE.token not in str(failed.value)
     assert list_packages(setup.registry) == []  # no record of a partial upload
     sent = hub_stats(setup.registry_hub)["lfs_upload_bytes"]
     assert sent >= 3 * MiB
 
-    urllib.request.urlopen(
-        urllib.request.Request(f"{setup.registry_hub.url}/_emulator/faults", method="DELETE"),
-        timeout=10,
-    ).close()
-    record = publish_snapshot(
-        "acme/tiny-model",
-        revision=setup.sha,
-        source=setup.source_target,
-        registry=setup.registry,
-        cache_dir=tmp_path / "cache",
-    )
+    hub_faults(setup.registry_hub, "DELETE")
+    record = setup.publish(tmp_path / "cache")
     # The objects already on the registry are not sent again.
     assert hub_stats(setup.registry_hub)["lfs_upload_bytes"] == sent
     assert [p["version"] for p in list_packages(setup.registry)] == [record.registry_revision]
 
 
 def test_a_connection_dropped_during_an_lfs_upload_is_retried(setup: Setup, tmp_path: Path) -> None:
-    inject(setup.registry_hub, method="PUT", path=r"/_emulator/lfs/", action="drop", times=1)
-    record = publish_snapshot(
-        "acme/tiny-model",
-        revision=setup.sha,
-        source=setup.source_target,
-        registry=setup.registry,
-        cache_dir=tmp_path / "cache",
+    hub_faults(
+        setup.registry_hub, "POST", method="PUT", path=r"/_emulator/lfs/", action="drop", times=1
     )
+    record = setup.publish(tmp_path / "cache")
     assert record.size > 3 * MiB
     assert len(list_packages(setup.registry)) == 1
-    faults = json.load(
-        urllib.request.urlopen(f"{setup.registry_hub.url}/_emulator/faults", timeout=10)
-    )
-    assert faults == {"pending": [], "fired": 1}  # the drop did happen
+    assert hub_faults(setup.registry_hub) == {"pending": [], "fired": 1}  # the drop did happen
 
 
 def test_slow_responses_only_slow_a_publish_down(setup: Setup, tmp_path: Path) -> None:
-    inject(setup.registry_hub, method="GET", path=r"/api/models/", action="delay", delay=1.5)
-    record = publish_snapshot(
-        "acme/tiny-model",
-        revision=setup.sha,
-        source=setup.source_target,
-        registry=setup.registry,
-        cache_dir=tmp_path / "cache",
+    hub_faults(
+        setup.registry_hub, "POST", method="GET", path=r"/api/models/", action="delay", delay=1.5
     )
+    record = setup.publish(tmp_path / "cache")
     assert record.revision == setup.sha
-    faults = json.load(
-        urllib.request.urlopen(f"{setup.registry_hub.url}/_emulator/faults", timeout=10)
-    )
-    assert faults["fired"] == 1
+    assert hub_faults(setup.registry_hub)["fired"] == 1
 
 
 @pytest.mark.parametrize("name", ["model.safetensors", "config.json"])
@@ -461,13 +409,7 @@ def test_a_damaged_cached_file_stops_the_publish_before_any_byte_is_sent(
     damaged.write_bytes(bytes(content))
 
     with pytest.raises(ChecksumMismatchError) as refused:
-        publish_snapshot(
-            "acme/tiny-model",
-            revision=setup.sha,
-            source=setup.source_target,
-            registry=setup.registry,
-            cache_dir=tmp_path / "cache",
-        )
+        setup.publish(tmp_path / "cache")
     message = str(refused.value)
     assert f"of {name} mismatch" in message
     assert "the cache has" in message

@@ -8,10 +8,8 @@ the same context in a real Docker Space.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import pytest
 from huggingface_hub import HfApi
 from zenml.deployers.exceptions import DeployerError
 
-from tests.conftest import HubTokens
+from tests.conftest import HubTokens, hub_faults, space_counters
 from tests.integration.test_deployer_bad_input import hub_writes
 from tests.integration.zenml_stacks import register_hf_stack
 from zenml_hf_registry.hub import LocalHub
@@ -35,11 +33,6 @@ BUILD_IN_SPACE: dict[str, dict[str, Any]] = {
     },
     "deployer": {"app_port": 7860, "verify_image": False, "build_in_space": True},
 }
-
-
-def counters(hub: LocalHub, space_id: str) -> dict[str, int]:
-    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as reply:
-        return dict(json.load(reply))
 
 
 @pytest.fixture
@@ -115,19 +108,19 @@ def test_the_build_context_becomes_the_space_and_redeploys_send_only_what_change
     assert token not in caplog.text
 
     # A code-only change commits that file alone: one rebuild, no restart.
-    builds = counters(hub, space_id)["builds"]
+    builds = space_counters(hub, space_id)["builds"]
     api.upload_file(  # a file the user added to the Space by hand (a commit: a rebuild)
         path_or_fileobj=b"mine", path_in_repo="extra.txt", repo_id=space_id, repo_type="space"
     )
     deadline = time.monotonic() + 30
-    while counters(hub, space_id)["builds"] == builds:  # that rebuild has started
+    while space_counters(hub, space_id)["builds"] == builds:  # that rebuild has started
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    before = counters(hub, space_id)
+    before = space_counters(hub, space_id)
     (project / "helpers" / "text.py").write_text("def shout(s: str) -> str:\n    return s\n")
     (project / "notes.md").unlink()
     deploy(BUILD_IN_SPACE)
-    after = counters(hub, space_id)
+    after = space_counters(hub, space_id)
     assert (after["builds"] - before["builds"], after["restarts"] - before["restarts"]) == (1, 0)
     commits = api.list_repo_commits(space_id, repo_type="space")
     changed = space_files(api, space_id)
@@ -217,8 +210,6 @@ def test_a_context_the_space_cannot_take_is_refused_before_anything_is_created(
 def test_a_file_dropped_while_the_hub_fails_is_still_deleted_on_the_next_deploy(
     clean_zenml: Any, hub: LocalHub, hub_tokens: HubTokens, project: Path
 ) -> None:
-    from tests.integration.test_deployer_faults import faults
-
     token = hub_tokens.writer.token
     register_hf_stack(clean_zenml, {"token": token, "endpoint": hub.url, "organization": "acme"})
     api = HfApi(endpoint=hub.url, token=token)
@@ -227,12 +218,12 @@ def test_a_file_dropped_while_the_hub_fails_is_still_deleted_on_the_next_deploy(
     assert "notes.md" in api.list_repo_files(space_id, repo_type="space")
 
     (project / "notes.md").unlink()
-    faults(hub, "POST", method="POST", path=r"/commit/", status=503, times=100)
+    hub_faults(hub, "POST", method="POST", path=r"/commit/", status=503, times=100)
     deploy(BUILD_IN_SPACE)  # fails: the commit never lands
     assert "notes.md" in api.list_repo_files(space_id, repo_type="space")
     assert "notes.md" in clean_zenml.get_deployment("built").deployment_metadata["managed_files"]
 
-    faults(hub, "DELETE")
+    hub_faults(hub, "DELETE")
     deploy(BUILD_IN_SPACE)
     assert "notes.md" not in api.list_repo_files(space_id, repo_type="space")
     assert (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from huggingface_hub import HfApi
 
-from tests.conftest import HubTokens, hub_stats
+from tests.conftest import HubTokens, hub_faults, hub_stats, space_counters
 from zenml_hf_registry.deployer.space import (
     SpaceOperator,
     SpacePlan,
@@ -67,11 +66,6 @@ def spec(**changes: Any) -> SpaceSpec:
     return SpaceSpec(**values)
 
 
-def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as r:
-        return dict(json.load(r))
-
-
 def deploy(
     operator: SpaceOperator, desired: SpaceSpec, managed: dict[str, str], salt: str
 ) -> SpacePlan:
@@ -97,7 +91,7 @@ def test_deploys_cost_one_build_then_nothing_then_exactly_what_changed(
     plan = deploy(operator, first, {}, salt)
     assert plan.create
     assert operator.wait_for_stage(space_id, {"RUNNING", "RUNTIME_ERROR"}, 30) == "RUNNING"
-    after_first = counters(space_hub, space_id)
+    after_first = space_counters(space_hub, space_id)
     assert (after_first["builds"], after_first["restarts"]) == (1, 0)
     _, host = operator.runtime(space_id)
     with urllib.request.urlopen(host or "", timeout=10) as response:
@@ -119,16 +113,14 @@ def test_deploys_cost_one_build_then_nothing_then_exactly_what_changed(
     }
     assert sum(requests.values()) == 3, requests
     assert all(route.startswith("GET ") for route in requests), requests
-    assert counters(space_hub, space_id) == after_first
+    assert space_counters(space_hub, space_id) == after_first
     assert len(operator.api.list_repo_commits(space_id, repo_type="space")) == commits
 
     # Changed hardware: exactly one restart, no build.
     plan = deploy(operator, spec(hardware="t4-small"), digests, salt)
     assert plan.hardware == "t4-small"
-    assert (counters(space_hub, space_id)["builds"], counters(space_hub, space_id)["restarts"]) == (
-        1,
-        1,
-    )
+    changed = space_counters(space_hub, space_id)
+    assert (changed["builds"], changed["restarts"]) == (1, 1)
 
     # New image: exactly one build (one commit), no restart.
     new_image = spec(
@@ -137,7 +129,7 @@ def test_deploys_cost_one_build_then_nothing_then_exactly_what_changed(
     )
     deploy(operator, new_image, digests, salt)
     assert operator.wait_for_stage(space_id, {"RUNNING"}, 30) == "RUNNING"
-    final = counters(space_hub, space_id)
+    final = space_counters(space_hub, space_id)
     assert (final["builds"], final["restarts"]) == (2, 1)
     assert len(operator.api.list_repo_commits(space_id, repo_type="space")) == commits + 1
 
@@ -187,16 +179,7 @@ def test_a_deploy_cut_off_by_a_hub_restart_completes_on_the_restarted_hub(
         port = first.port
         operator = SpaceOperator(make_api(first.url, hub_tokens.writer.token))
         # The Hub goes away between the Space's creation and its commit.
-        rule = {"method": "POST", "path": "/commit/", "action": "drop", "times": 10}
-        urllib.request.urlopen(
-            urllib.request.Request(
-                f"{first.url}/_emulator/faults",
-                data=json.dumps(rule).encode(),
-                method="POST",
-                headers={"Content-Type": "application/json"},
-            ),
-            timeout=10,
-        ).close()
+        hub_faults(first, "POST", method="POST", path="/commit/", action="drop", times=10)
         with pytest.raises(HubUnavailableError):
             deploy(operator, desired, {}, "salt")
     with LocalHub(settings, port=port) as again:
@@ -210,7 +193,7 @@ def test_a_deploy_cut_off_by_a_hub_restart_completes_on_the_restarted_hub(
         assert operator.wait_for_stage(desired.space_id, {"RUNNING", "RUNTIME_ERROR"}, 30) == (
             "RUNNING"
         )
-        assert counters(again, desired.space_id)["builds"] == 1
+        assert space_counters(again, desired.space_id)["builds"] == 1
 
 
 def test_reads_ride_out_a_short_outage_and_say_so_when_it_lasts(
@@ -220,16 +203,8 @@ def test_reads_ride_out_a_short_outage_and_say_so_when_it_lasts(
     deploy(operator, desired, {}, "salt")
 
     def outage(times: int) -> None:
-        rule = {"method": "GET", "path": f"/api/spaces/{desired.space_id}$", "status": 503}
-        urllib.request.urlopen(
-            urllib.request.Request(
-                f"{space_hub.url}/_emulator/faults",
-                data=json.dumps({**rule, "times": times}).encode(),
-                method="POST",
-                headers={"Content-Type": "application/json"},
-            ),
-            timeout=10,
-        ).close()
+        path = f"/api/spaces/{desired.space_id}$"
+        hub_faults(space_hub, "POST", method="GET", path=path, status=503, times=times)
 
     outage(2)
     observed = operator.observe(desired.space_id)

@@ -19,20 +19,27 @@ LOCAL_HUB_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def register_hf_stack(client: Any, config: dict[str, Any]) -> None:
-    """Register the `hf` deployer with `config` and activate a stack using it."""
+def register_hf_stack(
+    client: Any,
+    config: dict[str, Any],
+    *,
+    deployer: str = "hf",
+    stack: str = "hf-stack",
+    container_registry: str | None = None,
+) -> None:
+    """Register a deployer named `deployer` with `config` and activate a stack using it."""
     client.create_stack_component(
-        name="hf",
+        name=deployer,
         flavor="huggingface",
         component_type=StackComponentType.DEPLOYER,
         configuration=config,
     )
-    client.create_stack(
-        name="hf-stack",
-        components={
-            StackComponentType.ORCHESTRATOR: "default",
-            StackComponentType.ARTIFACT_STORE: "default",
-            StackComponentType.DEPLOYER: "hf",
-        },
-    )
-    client.activate_stack("hf-stack")
+    components = {
+        StackComponentType.ORCHESTRATOR: "default",
+        StackComponentType.ARTIFACT_STORE: "default",
+        StackComponentType.DEPLOYER: deployer,
+    }
+    if container_registry:
+        components[StackComponentType.CONTAINER_REGISTRY] = container_registry
+    client.create_stack(name=stack, components=components)
+    client.activate_stack(stack)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceRuntime
 from huggingface_hub.errors import RepositoryNotFoundError
+from huggingface_hub.hf_api import RepoSibling
 from huggingface_hub.utils.sha import git_hash
 
 from zenml_hf_registry.errors import HubAccessError
@@ -93,9 +94,23 @@ class ObservedSpace:
 
     def holds(self, path: str, content: bytes) -> bool:
         """Whether the Space has `content` at `path` already."""
-        if path in self.lfs_sha256:
-            return self.lfs_sha256[path] == hashlib.sha256(content).hexdigest()
-        return self.file_oids.get(path) == git_hash(content)
+        return _holds(self.file_oids, self.lfs_sha256, path, content)
+
+
+def _file_state(siblings: list[RepoSibling] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """A repo's files as `space_info(files_metadata=True)` lists them: blob ids, and the
+    content sha256 of LFS files."""
+    siblings = siblings or []
+    return (
+        {s.rfilename: s.blob_id for s in siblings if s.blob_id},
+        {s.rfilename: s.lfs.sha256 for s in siblings if s.lfs is not None},
+    )
+
+
+def _holds(file_oids: dict[str, str], lfs_sha256: dict[str, str], path: str, data: bytes) -> bool:
+    if path in lfs_sha256:
+        return lfs_sha256[path] == hashlib.sha256(data).hexdigest()
+    return file_oids.get(path) == git_hash(data)
 
 
 @dataclass
@@ -283,26 +298,19 @@ class SpaceOperator:
         Two or three requests: the Space's info (with its runtime and its files' blob ids),
         its secret keys, and its variables unless `read_variables` is False (nothing to manage).
         """
-        what = f"reading Space {space_id}"
-
-        def read(call: Callable[[], T]) -> T:
-            return read_with_retries(call, endpoint=self.endpoint, what=what)
-
         try:
-            info = read(lambda: self.api.space_info(space_id, files_metadata=True))
+            info = self._read(space_id, lambda: self.api.space_info(space_id, files_metadata=True))
         except RepositoryNotFoundError:
             return None
-        runtime = info.runtime or read(lambda: self.api.get_space_runtime(space_id))
-        siblings = info.siblings or []
-        file_oids = {s.rfilename: s.blob_id for s in siblings if s.blob_id}
-        lfs_sha256 = {s.rfilename: s.lfs.sha256 for s in siblings if s.lfs is not None}
-        variables = (
-            {k: v.value for k, v in read(lambda: self.api.get_space_variables(space_id)).items()}
-            if read_variables
-            else {}
-        )
-        secrets = read(
-            lambda: raw_request(self.api, "GET", f"/api/spaces/{space_id}/secrets").json()
+        runtime = info.runtime or self._read(space_id, lambda: self.api.get_space_runtime(space_id))
+        file_oids, lfs_sha256 = _file_state(info.siblings)
+        variables: dict[str, str] = {}
+        if read_variables:
+            found = self._read(space_id, lambda: self.api.get_space_variables(space_id))
+            variables = {key: variable.value for key, variable in found.items()}
+        secrets = self._read(
+            space_id,
+            lambda: raw_request(self.api, "GET", f"/api/spaces/{space_id}/secrets").json(),
         )
         return ObservedSpace(
             space_id=space_id,
@@ -392,42 +400,27 @@ class SpaceOperator:
                     space_id, operations, commit_message=commit_message, repo_type="space"
                 ),
                 idempotent=False,
-                landed=lambda: self._holds(space_id, plan.commit_files, plan.delete_files),
+                landed=lambda: self._has_files(space_id, plan.commit_files, plan.delete_files),
             )
         elif plan.restart:
             write(lambda: self.api.restart_space(space_id))
 
-    def _holds(self, space_id: str, files: dict[str, bytes], deleted: list[str]) -> bool:
+    def _has_files(self, space_id: str, files: dict[str, bytes], deleted: list[str]) -> bool:
         """Whether the Space's files are `files` already and `deleted` are gone."""
         info = self.api.space_info(space_id, files_metadata=True)
-        siblings = info.siblings or []
-        present = ObservedSpace(
-            space_id=space_id,
-            private=bool(info.private),
-            hardware=None,
-            storage=None,
-            sleep_time=None,
-            file_oids={s.rfilename: s.blob_id for s in siblings if s.blob_id},
-            variables={},
-            secret_keys=frozenset(),
-            stage="",
-            host=None,
-            lfs_sha256={s.rfilename: s.lfs.sha256 for s in siblings if s.lfs is not None},
+        file_oids, lfs_sha256 = _file_state(info.siblings)
+        return all(_holds(file_oids, lfs_sha256, p, c) for p, c in files.items()) and not any(
+            p in file_oids for p in deleted
         )
-        return all(present.holds(p, c) for p, c in files.items()) and not any(
-            p in present.file_oids for p in deleted
-        )
+
+    def _read(self, space_id: str, call: Callable[[], T]) -> T:
+        return read_with_retries(call, endpoint=self.endpoint, what=f"reading Space {space_id}")
 
     def runtime(self, space_id: str) -> tuple[SpaceRuntime, str | None]:
         """The Space's runtime and its app URL (`SpaceInfo.host`)."""
-        what = f"reading Space {space_id}"
-        info = read_with_retries(
-            lambda: self.api.space_info(space_id), endpoint=self.endpoint, what=what
-        )
+        info = self._read(space_id, lambda: self.api.space_info(space_id))
         # The Hub embeds the runtime in the Space's info: one request per poll.
-        runtime = info.runtime or read_with_retries(
-            lambda: self.api.get_space_runtime(space_id), endpoint=self.endpoint, what=what
-        )
+        runtime = info.runtime or self._read(space_id, lambda: self.api.get_space_runtime(space_id))
         return runtime, info.host
 
     def delete(self, space_id: str) -> bool:

@@ -195,22 +195,16 @@ class _PrefixAndRequestId:
         try:
             if fault is not None and fault.delay:
                 await asyncio.sleep(fault.delay)
-            if fault is not None and fault.action == "status":
+            if fault is not None and fault.action in ("status", "status_after"):
                 message = f"injected fault: HTTP {fault.status}"
-                response = JSONResponse(
-                    {"error": message},
-                    status_code=fault.status,
-                    headers={"X-Error-Message": message},
-                )
-                await response(scope, counting_receive, send_with_id)
-            elif fault is not None and fault.action == "status_after":
-                # The change is made, then its answer is lost: a gateway timing out on a
-                # request the backend carried out.
-                async def swallow(message: Message) -> None:
-                    return None
+                if fault.action == "status_after":
+                    # The change is made, then its answer is lost: a gateway timing out on a
+                    # request the backend carried out.
+                    async def swallow(message: Message) -> None:
+                        return None
 
-                await self.app(scope, counting_receive, swallow)
-                message = f"injected fault: HTTP {fault.status} after the request was carried out"
+                    await self.app(scope, counting_receive, swallow)
+                    message += " after the request was carried out"
                 response = JSONResponse(
                     {"error": message},
                     status_code=fault.status,
