@@ -62,6 +62,16 @@ def deploy(settings: dict[str, dict[str, Any]], name: str = "built") -> None:
         hello_pipeline.with_options(settings=settings).deploy(deployment_name=name, timeout=3)
 
 
+def next_build(hub: LocalHub, space_id: str, builds: int) -> dict[str, Any]:
+    """The Space's counters once a build after the first `builds` has started (builds are
+    counted when they start, which may be after the previous app's start has played out)."""
+    deadline = time.monotonic() + 60
+    while (counters := space_counters(hub, space_id))["builds"] == builds:
+        assert time.monotonic() < deadline, counters
+        time.sleep(0.1)
+    return counters
+
+
 def space_files(api: HfApi, space_id: str) -> dict[str, bytes]:
     files = {}
     for path in api.list_repo_files(space_id, repo_type="space"):
@@ -112,15 +122,11 @@ def test_the_build_context_becomes_the_space_and_redeploys_send_only_what_change
     api.upload_file(  # a file the user added to the Space by hand (a commit: a rebuild)
         path_or_fileobj=b"mine", path_in_repo="extra.txt", repo_id=space_id, repo_type="space"
     )
-    deadline = time.monotonic() + 30
-    while space_counters(hub, space_id)["builds"] == builds:  # that rebuild has started
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    before = space_counters(hub, space_id)
+    before = next_build(hub, space_id, builds)
     (project / "helpers" / "text.py").write_text("def shout(s: str) -> str:\n    return s\n")
     (project / "notes.md").unlink()
     deploy(BUILD_IN_SPACE)
-    after = space_counters(hub, space_id)
+    after = next_build(hub, space_id, before["builds"])
     assert (after["builds"] - before["builds"], after["restarts"] - before["restarts"]) == (1, 0)
     commits = api.list_repo_commits(space_id, repo_type="space")
     changed = space_files(api, space_id)
