@@ -253,7 +253,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     settings.data_dir.chmod(0o700)  # Space secrets are stored here
     db = Database(settings.data_dir / "hub.sqlite3")
     blobs = BlobStore(settings.data_dir)
-    repo_backend = RepoBackend(db, blobs, settings.tokens)
+    repo_backend = RepoBackend(db, blobs, settings.tokens, settings.organizations)
     runtime: Runtime = (
         DockerRuntime()
         if settings.space_runtime == "docker"

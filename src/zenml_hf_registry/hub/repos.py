@@ -28,7 +28,7 @@ from zenml_hf_registry.hub.errors import (
     RevisionNotFound,
     Unauthorized,
 )
-from zenml_hf_registry.hub.settings import TokenSpec
+from zenml_hf_registry.hub.settings import OrgSpec, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database, git_blob_oid, lfs_pointer
 
 __all__ = [
@@ -170,10 +170,22 @@ class CommitOperation:
 class RepoBackend:
     """All repo state: create, inspect, list, branch, tag and commit."""
 
-    def __init__(self, db: Database, blobs: BlobStore, tokens: Sequence[TokenSpec]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        tokens: Sequence[TokenSpec],
+        organizations: Sequence[OrgSpec] = (),
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self._tokens = {spec.token: spec for spec in tokens}
+        self._orgs = {org.name: org for org in organizations}
+
+    def private_by_default(self, namespace: str) -> bool:
+        """Whether new repos in `namespace` are private unless asked (Enterprise orgs)."""
+        org = self._orgs.get(namespace)
+        return org is not None and org.private_by_default
 
     # -- identity --------------------------------------------------------------------------
 
@@ -194,11 +206,20 @@ class RepoBackend:
             "type": "user",
             "id": hashlib.sha1(caller.user.encode(), usedforsecurity=False).hexdigest()[:24],
             "name": caller.user,
-            "fullname": caller.user,
+            "fullname": caller.fullname or caller.user,
             "email": f"{caller.user}@localhost",
             "emailVerified": True,
             "isPro": False,
-            "orgs": [{"type": "org", "name": org, "roleInOrg": "admin"} for org in caller.orgs],
+            "orgs": [
+                {
+                    "type": "org",
+                    "name": org,
+                    "fullname": getattr(self._orgs.get(org), "fullname", None) or org,
+                    "roleInOrg": "admin",
+                }
+                for org in caller.orgs
+                if org != "*"
+            ],
             "auth": {
                 "type": "access_token",
                 "accessToken": {"displayName": f"{caller.user}-token", "role": caller.role.value},

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "HubSettings",
+    "OrgSpec",
     "RegistrySpec",
     "TokenRole",
     "TokenSpec",
@@ -33,7 +34,10 @@ class TokenSpec(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     token: str = Field(min_length=8, repr=False, description="The bearer token's value.")
-    user: str = Field(default="dev", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+    # Hub user names are letters, digits, '-', '_' and '.'; hub-ci's test user is
+    # `__DUMMY_HUB_USER__`, so a leading underscore is allowed (pydantic's Rust regex: `$` is the text's end).
+    user: str = Field(default="dev", pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,95}$")
+    fullname: str | None = Field(default=None, description="Display name (whoami's `fullname`).")
     role: TokenRole = TokenRole.WRITE
     orgs: tuple[str, ...] = Field(default=(), description="Organizations the user belongs to.")
 
@@ -60,6 +64,19 @@ class TokenSpec(BaseModel):
 
 
 _SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class OrgSpec(BaseModel):
+    """An organization the local Hub knows beyond its name: display name and repo defaults."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,95}$")
+    fullname: str | None = Field(default=None, description="Display name (whoami's `fullname`).")
+    private_by_default: bool = Field(
+        default=False,
+        description="New repos are private unless asked otherwise, as in Enterprise orgs.",
+    )
 
 
 class RegistrySpec(BaseModel):
@@ -93,6 +110,9 @@ class HubSettings(BaseModel):
     data_dir: Path = Field(description="Blobs, the metadata database and temporary uploads.")
     tokens: tuple[TokenSpec, ...] = Field(
         default=(), description="Accepted tokens; none means only anonymous reads of public repos."
+    )
+    organizations: tuple[OrgSpec, ...] = Field(
+        default=(), description="Organizations with a display name or repo defaults."
     )
     lfs_threshold: int = Field(
         default=10 * MiB,
