@@ -242,13 +242,14 @@ class RepoBackend:
     ) -> Repo:
         """Create a repo with its `main` branch and initial commit; 409 if it exists."""
         self._require_write(caller, namespace)
-        for part in (namespace, name):
-            if not _NAME_RE.match(part) or "--" in part or ".." in part:
-                raise BadRequest(
-                    f"invalid repo id {namespace}/{name!s}: names use letters, digits, '-', '_' "
-                    "and '.', start and end with a letter or digit, at most 96 characters, "
-                    "and contain no '--' or '..'"
-                )
+        # The namespace is a user or org the caller may write to (checked above); the name
+        # follows the Hub's rule, which huggingface_hub's `validate_repo_id` mirrors.
+        if not _NAME_RE.fullmatch(name) or "--" in name or ".." in name or name.endswith(".git"):
+            raise BadRequest(
+                f"invalid repo id {namespace}/{name!s}: names use letters, digits, '-', '_' "
+                "and '.', start and end with a letter or digit, at most 96 characters, "
+                "and contain no '--' or '..' and do not end with '.git'"
+            )
         blobs = [(path, self.blobs.put_bytes(data)) for path, data in initial_files]
         with self.db.transaction() as conn:
             existing = conn.execute(

@@ -35,7 +35,8 @@ class TokenSpec(BaseModel):
 
     token: str = Field(min_length=8, repr=False, description="The bearer token's value.")
     # Hub user names are letters, digits, '-', '_' and '.'; hub-ci's test user is
-    # `__DUMMY_HUB_USER__`, so a leading underscore is allowed (pydantic's Rust regex: `$` is the text's end).
+    # `__DUMMY_HUB_USER__`, so a leading underscore is allowed. (pydantic matches patterns
+    # with Rust's regex, where `$` is the end of the text: no trailing newline slips through.)
     user: str = Field(default="dev", pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,95}$")
     fullname: str | None = Field(default=None, description="Display name (whoami's `fullname`).")
     role: TokenRole = TokenRole.WRITE

@@ -12,7 +12,13 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from zenml_hf_registry.hub.app import caller_of, external_base, hub_of, realm_of
-from zenml_hf_registry.hub.errors import BadRequest, Conflict, EntryNotFound, RepoNotFound
+from zenml_hf_registry.hub.errors import (
+    BadRequest,
+    Conflict,
+    EntryNotFound,
+    RepoNotFound,
+    Unauthorized,
+)
 from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoType
 from zenml_hf_registry.hub.spaces.manager import validate_hardware, validate_storage
 
@@ -43,7 +49,8 @@ def repo_url(request: Request, repo: Repo) -> str:
     return f"{external_base(request)}/{repo.type.url_prefix}{repo.repo_id}"
 
 
-def _split_repo_id(body: dict[str, Any]) -> tuple[str, str]:
+def _split_repo_id(request: Request, body: dict[str, Any]) -> tuple[str, str]:
+    """`(namespace, name)` of a create/delete/move body; a bare name is the caller's own."""
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise BadRequest("'name' is required")
@@ -51,7 +58,10 @@ def _split_repo_id(body: dict[str, Any]) -> tuple[str, str]:
     if "/" in name:
         organization, _, name = name.partition("/")
     if not organization:
-        raise BadRequest("'organization' is required (repos live under a user or an org)")
+        caller = caller_of(request)
+        if caller is None:
+            raise Unauthorized("You must be authenticated to do this: no namespace was given")
+        organization = caller.user
     return str(organization), name
 
 
@@ -82,8 +92,9 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
     """`HfApi.create_repo`: 200 `{url, name, id}`, or 409 with the existing repo's `url`."""
     hub = hub_of(request)
     repo_type = RepoType(body.get("type") or "model")
-    namespace, name = _split_repo_id(body)
-    private = bool(_private_from(body))
+    namespace, name = _split_repo_id(request, body)
+    requested = _private_from(body)
+    private = hub.repos.private_by_default(namespace) if requested is None else requested
     registry = hub.packages.registry(realm_of(request))
     if registry is not None:
         private = registry.private  # a registry's visibility covers all of its packages
@@ -113,7 +124,7 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
 def delete_repo(request: Request, body: JsonBody) -> Response:
     """`HfApi.delete_repo`."""
     repo_type = RepoType(body.get("type") or "model")
-    namespace, name = _split_repo_id(body)
+    namespace, name = _split_repo_id(request, body)
     repo = load_repo(request, f"{repo_type.value}s", namespace, name, write=True)
     hub_of(request).spaces.on_delete(repo)
     hub_of(request).repos.delete_repo(repo)
