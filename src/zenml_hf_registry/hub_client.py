@@ -10,22 +10,21 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx2
-from huggingface_hub import HfApi, get_session, hf_raise_for_status
+from huggingface_hub import HfApi
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from zenml_hf_registry._version import __version__
 from zenml_hf_registry.errors import HfRegistryError, HubAccessError, HubUnavailableError
 
-__all__ = ["hub_errors", "make_api", "raw_request", "read_with_retries", "write_with_retries"]
+__all__ = ["hub_errors", "make_api", "read_with_retries", "write_with_retries"]
 
 T = TypeVar("T")
 
@@ -44,18 +43,6 @@ def make_api(endpoint: str, token: str | None) -> HfApi:
         library_name=_LIBRARY,
         library_version=__version__,
     )
-
-
-def raw_request(
-    api: HfApi, method: str, path: str, json: dict[str, Any] | None = None
-) -> httpx2.Response:
-    """A request to an endpoint huggingface_hub no longer wraps (e.g. Space storage),
-    authenticated exactly as `api` is, raising huggingface_hub's typed errors."""
-    token = api.token if isinstance(api.token, str) else False
-    headers = build_hf_headers(token=token, library_name=_LIBRARY, library_version=__version__)
-    response = get_session().request(method, f"{api.endpoint}{path}", headers=headers, json=json)
-    hf_raise_for_status(response)
-    return response
 
 
 @contextlib.contextmanager

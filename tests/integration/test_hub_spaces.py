@@ -273,13 +273,19 @@ def test_secret_values_never_leave_the_server(api: HfApi, space_hub: LocalHub) -
         space_sdk="docker",
         space_secrets=[{"key": "API_KEY", "value": "sentinel-value-123"}],
     )
+    api.add_space_secret("acme/secretive", "DESCRIBED", "other-sentinel", description="why")
+    # The client's own parser reads the Hub's shape: an object keyed by secret name.
+    secrets = api.get_space_secrets("acme/secretive")
+    assert sorted(secrets) == ["API_KEY", "DESCRIBED"]
+    assert secrets["DESCRIBED"].description == "why"
+    assert secrets["API_KEY"].description is None
+    assert secrets["API_KEY"].updated_at is not None
     status, listed = get_json(
         f"{space_hub.url}/api/spaces/acme/secretive/secrets",
         api.token,  # type: ignore[arg-type]
     )
     assert status == 200
-    assert [item["key"] for item in listed] == ["API_KEY"]
-    assert "sentinel-value-123" not in json.dumps(listed)
+    assert "sentinel" not in json.dumps(listed)
     assert "sentinel-value-123" not in json.dumps(
         api.space_info("acme/secretive").__dict__, default=str
     )

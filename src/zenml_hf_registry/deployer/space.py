@@ -26,10 +26,10 @@ from huggingface_hub.utils.sha import git_hash
 from zenml_hf_registry.errors import HubAccessError
 from zenml_hf_registry.hub_client import (
     hub_errors,
-    raw_request,
     read_with_retries,
     write_with_retries,
 )
+from zenml_hf_registry.hub_endpoints import delete_space_storage, request_space_storage
 
 T = TypeVar("T")
 
@@ -308,10 +308,7 @@ class SpaceOperator:
         if read_variables:
             found = self._read(space_id, lambda: self.api.get_space_variables(space_id))
             variables = {key: variable.value for key, variable in found.items()}
-        secrets = self._read(
-            space_id,
-            lambda: raw_request(self.api, "GET", f"/api/spaces/{space_id}/secrets").json(),
-        )
+        secrets = self._read(space_id, lambda: self.api.get_space_secrets(space_id))
         return ObservedSpace(
             space_id=space_id,
             private=bool(info.private),
@@ -320,7 +317,7 @@ class SpaceOperator:
             sleep_time=runtime.sleep_time,
             file_oids=file_oids,
             variables=variables,
-            secret_keys=frozenset(item["key"] for item in secrets),
+            secret_keys=frozenset(secrets),
             stage=str(runtime.stage),
             host=info.host,
             lfs_sha256=lfs_sha256,
@@ -382,13 +379,9 @@ class SpaceOperator:
             write(lambda: self.api.set_space_sleep_time(space_id, sleep_time))
         if plan.storage:
             tier = plan.storage
-            write(
-                lambda: raw_request(
-                    self.api, "POST", f"/api/spaces/{space_id}/storage", {"tier": tier}
-                )
-            )
+            write(lambda: request_space_storage(self.api, space_id, tier))
         if plan.remove_storage:
-            write(lambda: raw_request(self.api, "DELETE", f"/api/spaces/{space_id}/storage"))
+            write(lambda: delete_space_storage(self.api, space_id))
         operations: list[CommitOperationAdd | CommitOperationDelete] = [
             CommitOperationAdd(path_in_repo=p, path_or_fileobj=c)
             for p, c in sorted(plan.commit_files.items())

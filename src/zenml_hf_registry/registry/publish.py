@@ -35,7 +35,12 @@ from zenml_hf_registry.errors import (
     PublishError,
     SnapshotNotFoundError,
 )
-from zenml_hf_registry.hub_client import hub_errors, make_api, raw_request
+from zenml_hf_registry.hub_client import hub_errors, make_api
+from zenml_hf_registry.hub_endpoints import (
+    get_registry_package,
+    list_registry_packages,
+    probe_upload_access,
+)
 from zenml_hf_registry.package_format import (
     PackageChecksums,
     PackageFile,
@@ -127,24 +132,16 @@ def _install_command(registry: RegistryTarget, repo_id: str, revision: str) -> s
 def list_packages(registry: RegistryTarget, name: str | None = None) -> list[dict[str, Any]]:
     """The registry's packages (`items` of its REST listing), newest first."""
     api = make_api(registry.rest_base, registry.api_token or registry.token)
-    path = f"/v2/packages/organizations/{registry.org}/registries/{registry.registry}/packages"
-    if name:
-        path += f"?name={name}"
     with hub_errors(registry.rest_base, f"listing packages of {registry.slug}"):
-        items = raw_request(api, "GET", path).json().get("items", [])
-    return list(items)
+        return list_registry_packages(api, registry.org, registry.registry, name)
 
 
 def _package_details(registry: RegistryTarget, repo_id: str, version: str) -> dict[str, Any]:
     for item in list_packages(registry, name=repo_id):
         if item.get("version") == version:
             api = make_api(registry.rest_base, registry.api_token or registry.token)
-            path = (
-                f"/v2/packages/organizations/{registry.org}/registries/{registry.registry}"
-                f"/packages/{item['id']}"
-            )
             with hub_errors(registry.rest_base, f"reading package {item['id']}"):
-                return dict(raw_request(api, "GET", path).json())
+                return get_registry_package(api, registry.org, registry.registry, item["id"])
     raise PublishError(
         f"the registry {registry.slug} lists no package {repo_id} at {version}", repo_id=repo_id
     )
@@ -293,7 +290,7 @@ def publish_snapshot(
         dst.create_repo(repo_id, exist_ok=True)
         # A read-only token passes create_repo(exist_ok=True) on an existing repo: probe a
         # write endpoint before anything is downloaded or uploaded.
-        raw_request(dst, "POST", f"/api/models/{repo_id}/preupload/main", {"files": []})
+        probe_upload_access(dst, repo_id)
 
     say(f"caching {repo_id}@{sha} from {source.endpoint}")
     with hub_errors(source.endpoint, f"downloading {repo_id}@{sha}"):

@@ -97,10 +97,10 @@ def delete_space_storage(request: Request, namespace: str, name: str) -> dict[st
 
 
 @router.get(f"{_PREFIX}/secrets")
-def list_space_secrets(request: Request, namespace: str, name: str) -> list[dict[str, Any]]:
-    """Secret keys and dates, never values."""
+def get_space_secrets(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """`HfApi.get_space_secrets`: an object keyed by secret name, never values."""
     repo = _space(request, namespace, name, write=True)
-    return hub_of(request).spaces.list_secrets(repo)
+    return hub_of(request).spaces.get_secrets(repo)
 
 
 @router.post(f"{_PREFIX}/secrets")

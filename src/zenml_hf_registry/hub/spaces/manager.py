@@ -332,12 +332,15 @@ class SpaceManager:
         if secrets.pop(str(key), None) is not None:
             self._restart_after(repo, secrets=secrets)
 
-    def list_secrets(self, repo: Repo) -> list[dict[str, Any]]:
-        """Keys and dates of the secrets; values never leave the server."""
-        return [
-            {"key": key, "description": item.get("description"), "updatedAt": item["updatedAt"]}
+    def get_secrets(self, repo: Repo) -> dict[str, dict[str, Any]]:
+        """`{KEY: {description?, updatedAt}}`, as the Hub answers; values never leave the server."""
+        return {
+            key: {
+                **({"description": item["description"]} if item.get("description") else {}),
+                "updatedAt": item["updatedAt"],
+            }
             for key, item in sorted((repo.attributes.get("secrets") or {}).items())
-        ]
+        }
 
     def add_variable(self, repo: Repo, key: Any, value: Any, description: Any = None) -> None:
         """Set a public variable; restarts the Space."""
