@@ -12,8 +12,12 @@ import sys
 import threading
 from pathlib import Path
 
+from huggingface_hub import HfApi
+
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
 from zenml_hf_registry.hub.settings import OrgSpec
+
+_SEED_TOKEN = "conformance-seed-token"
 
 
 def upstream_settings(data_dir: Path, constants_file: Path) -> HubSettings:
@@ -29,6 +33,10 @@ def upstream_settings(data_dir: Path, constants_file: Path) -> HubSettings:
             orgs=("valid_org_hub",),
         ),
         TokenSpec(token=constants["OTHER_TOKEN"], user=constants["OTHER_USER"]),
+        # The user and token the Space API tests were recorded with on huggingface.co.
+        TokenSpec(token="hf_fake_token", user="user"),
+        # Owner of the static Space those tests read (`victor/static-space`).
+        TokenSpec(token=_SEED_TOKEN, user="victor"),
         TokenSpec(
             token=constants["ENTERPRISE_TOKEN"],
             user=constants["ENTERPRISE_USER"],
@@ -44,6 +52,21 @@ def upstream_settings(data_dir: Path, constants_file: Path) -> HubSettings:
             OrgSpec(name=constants["ENTERPRISE_ORG"], private_by_default=True),
         ),
         space_startup_timeout=30,
+        # Builds take minutes on the Hub, and the Space tests observe BUILDING right after a
+        # commit: pace builds as a Hub's are, not instantly.
+        space_build_delay=5.0,
+    )
+
+
+def seed(endpoint: str) -> None:
+    """Repos the upstream tests read without creating them, as they exist on their Hubs."""
+    api = HfApi(endpoint=endpoint, token=_SEED_TOKEN)
+    api.create_repo("victor/static-space", repo_type="space", space_sdk="static")
+    api.upload_file(
+        path_or_fileobj=b"<h1>static</h1>",
+        path_in_repo="index.html",
+        repo_id="victor/static-space",
+        repo_type="space",
     )
 
 
@@ -51,6 +74,7 @@ def main() -> None:
     """Serve until stdin closes (the parent test process ends) or the process is killed."""
     data_dir, constants_file = Path(sys.argv[1]), Path(sys.argv[2])
     with LocalHub(upstream_settings(data_dir, constants_file)) as hub:
+        seed(hub.url)
         print(hub.url, flush=True)
         done = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()

@@ -343,3 +343,75 @@ def test_spaces_come_back_after_a_server_restart(
         wait_for(api, "acme/durable-app", "RUNNING")
         assert api.space_info("acme/durable-app").host == host  # the URL is stable
         assert get_json(host or "")[1]["GREETING"] == "still here"
+
+
+def test_spaces_of_every_sdk_are_created_and_existence_comes_before_the_sdk(api: HfApi) -> None:
+    for sdk in ("gradio", "streamlit", "static", "docker"):
+        url = api.create_repo(f"acme/{sdk}-space", repo_type="space", space_sdk=sdk)
+        assert url.repo_id == f"acme/{sdk}-space"
+        assert api.space_info(f"acme/{sdk}-space").sdk == sdk
+    # The Hub answers 409 for an existing repo before judging the rest of the body, so
+    # `exist_ok=True` returns the existing Space whatever SDK is asked for.
+    again = api.create_repo(
+        "acme/gradio-space", repo_type="space", space_sdk="docker", exist_ok=True
+    )
+    assert again.repo_id == "acme/gradio-space"
+    # The client checks the SDK itself; the Hub refuses one it does not know, too.
+    request = urllib.request.Request(
+        f"{api.endpoint}/api/repos/create",
+        data=json.dumps({"name": "acme/new-one", "type": "space", "sdk": "nope"}).encode(),
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert "gradio, streamlit, docker, static" in refused.value.read().decode()
+    assert not api.repo_exists("acme/new-one", repo_type="space")
+
+
+def test_a_static_space_serves_its_files(api: HfApi) -> None:
+    api.create_repo("acme/site", repo_type="space", space_sdk="static")
+    assert api.get_space_runtime("acme/site").stage == "NO_APP_FILE"
+    push_space(api, "acme/site", {"index.html": b"<h1>hello from a static Space</h1>"})
+    runtime = wait_for(api, "acme/site", "RUNNING")
+    # The recorded Hub answer for a static Space: no hardware of its own, one replica.
+    assert runtime.raw["hardware"] == {"current": None, "requested": None}
+    assert runtime.raw["replicas"] == {"requested": 1, "current": 1}
+    host = api.space_info("acme/site").host
+    assert host is not None
+    with urllib.request.urlopen(f"{host}/", timeout=10) as reply:
+        assert reply.read() == b"<h1>hello from a static Space</h1>"
+
+
+def test_an_sdk_the_local_hub_cannot_run_ends_in_a_build_error_that_says_why(
+    api: HfApi,
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("gradio") is not None:  # pragma: no cover - not in our env
+        pytest.skip("gradio is installed here: the Space would run")
+    api.create_repo("acme/demo", repo_type="space", space_sdk="gradio")
+    push_space(api, "acme/demo", {"app.py": b"import gradio\n"})
+    runtime = wait_for(api, "acme/demo", "BUILD_ERROR")
+    assert "gradio is not installed" in (runtime.raw.get("errorMessage") or "")
+    assert "sdk: docker" in runtime.raw["errorMessage"]
+
+
+def test_pause_and_restart_answer_the_stages_the_hub_answers(api: HfApi) -> None:
+    api.create_repo("acme/pausing", repo_type="space", space_sdk="docker")
+    push_space(
+        api,
+        "acme/pausing",
+        {"README.md": README.encode(), "Dockerfile": dockerfile(), "app.py": APP.encode()},
+    )
+    running = wait_for(api, "acme/pausing", "RUNNING")
+    assert running.raw["replicas"] == {"requested": 1, "current": 1}
+    assert running.raw["domains"][0]["stage"] == "READY"
+    paused = api.pause_space("acme/pausing")
+    assert paused.stage == "PAUSED"
+    assert paused.raw["replicas"] == {"requested": 1}  # no replica runs
+    assert paused.raw["domains"][0]["stage"] == "READY"  # the domain stays routed
+    # Restarting a paused Space rebuilds it: the Hub answers BUILDING.
+    assert api.restart_space("acme/pausing").stage == "BUILDING"
+    wait_for(api, "acme/pausing", "RUNNING")

@@ -257,7 +257,7 @@ class RepoBackend:
                 (realm, repo_type.value, namespace, name),
             ).fetchone()
             if existing:
-                raise Conflict("You already created this repo")
+                raise Conflict(f"You already created this {repo_type.value} repo")
             cur = conn.execute(
                 "INSERT INTO repos (realm, type, namespace, name, private, created_at, attributes)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -284,6 +284,25 @@ class RepoBackend:
                 (repo_id, commit_id),
             )
         return self.get_repo(realm, repo_type, namespace, name, caller)
+
+    def check_creatable(
+        self,
+        realm: str,
+        repo_type: RepoType,
+        namespace: str,
+        name: str,
+        caller: TokenSpec | None,
+    ) -> None:
+        """Refuse as the Hub does before looking at the rest of a create request: the caller
+        may not write the namespace (401/403), or the repo exists (409)."""
+        self._require_write(caller, namespace)
+        with self.db.read() as conn:
+            existing = conn.execute(
+                "SELECT 1 FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (realm, repo_type.value, namespace, name),
+            ).fetchone()
+        if existing:
+            raise Conflict(f"You already created this {repo_type.value} repo")
 
     def default_initial_files(self, repo_type: RepoType) -> list[tuple[str, bytes]]:
         """What the Hub's first commit holds: a `.gitattributes` with the usual LFS patterns."""

@@ -21,6 +21,7 @@ from zenml_hf_registry.hub.errors import (
 )
 from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoType
 from zenml_hf_registry.hub.spaces.manager import validate_hardware, validate_storage
+from zenml_hf_registry.hub.spaces.models import SPACE_SDKS
 
 __all__ = ["load_repo", "repo_url", "router"]
 
@@ -98,6 +99,13 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
     registry = hub.packages.registry(realm_of(request))
     if registry is not None:
         private = registry.private  # a registry's visibility covers all of its packages
+    existing_url = f"{external_base(request)}/{repo_type.url_prefix}{namespace}/{name}"
+    # As on the Hub, the caller's rights and then the repo's existence (a 409 that
+    # `exist_ok=True` absorbs) are judged before the body's other fields.
+    try:
+        hub.repos.check_creatable(realm_of(request), repo_type, namespace, name, caller_of(request))
+    except Conflict as exc:
+        raise Conflict(exc.message, url=existing_url) from exc
     try:
         repo = hub.repos.create_repo(
             realm_of(request),
@@ -111,8 +119,7 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
             initial_files=() if registry else hub.repos.default_initial_files(repo_type),
         )
     except Conflict as exc:
-        url = f"{external_base(request)}/{repo_type.url_prefix}{namespace}/{name}"
-        raise Conflict(exc.message, url=url) from exc
+        raise Conflict(exc.message, url=existing_url) from exc
     if repo.type is RepoType.SPACE:
         hub.spaces.on_created(repo)
     return JSONResponse(
@@ -164,9 +171,9 @@ def _keyed(items: Any, what: str) -> dict[str, dict[str, Any]]:
 def _space_attributes(body: dict[str, Any]) -> dict[str, Any]:
     """Validate the Space fields of a create_repo body before anything is created."""
     sdk = body.get("sdk")
-    if sdk is not None and sdk != "docker":
-        raise BadRequest(f"sdk {sdk!r} is not supported by the local Hub: use docker")
-    attributes: dict[str, Any] = {"sdk": "docker", "builds": 0, "restarts": 0}
+    if sdk not in SPACE_SDKS:
+        raise BadRequest(f"Invalid sdk {sdk!r}: a Space's sdk is one of {', '.join(SPACE_SDKS)}")
+    attributes: dict[str, Any] = {"sdk": sdk, "builds": 0, "restarts": 0}
     if body.get("hardware") is not None:
         attributes["hardware"] = validate_hardware(body["hardware"])
     if body.get("sleepTimeSeconds") is not None:

@@ -65,7 +65,7 @@ def pause_space(request: Request, namespace: str, name: str) -> dict[str, Any]:
     """`HfApi.pause_space`."""
     repo = _space(request, namespace, name, write=True)
     hub_of(request).spaces.pause(repo)
-    return {**_runtime(request, repo), "stage": "PAUSED"}
+    return _runtime(request, repo)
 
 
 @router.post(f"{_PREFIX}/restart")

@@ -15,10 +15,12 @@ numbers the deployer is measured by.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import queue
 import shutil
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,8 +43,16 @@ from zenml_hf_registry.hub.spaces.models import (
     parse_dockerfile,
     parse_front_matter,
 )
-from zenml_hf_registry.hub.spaces.runtimes import AppHandle, BuildError, Runtime, StartError
+from zenml_hf_registry.hub.spaces.runtimes import (
+    AppHandle,
+    BuildError,
+    ProcessRuntime,
+    Runtime,
+    StartError,
+)
 from zenml_hf_registry.hub.storage import BlobStore
+
+_STATIC_SITE = "zenml_hf_registry.hub.spaces.static_site"
 
 __all__ = ["SpaceManager", "validate_hardware", "validate_storage"]
 
@@ -93,6 +103,7 @@ class _Space:
     config: SpaceConfig = field(default_factory=SpaceConfig)
     dockerfile: Dockerfile | None = None
     artifact: str | None = None
+    app_runtime: Runtime | None = None
     commit: str | None = None
     hardware_current: str | None = None
     # Seconds the last image build and the last app start (to listening) took: benchmarks.
@@ -114,6 +125,8 @@ class SpaceManager:
         self.repos = repos
         self.blobs = blobs
         self.runtime = runtime
+        # Built-in SDKs (static, gradio, streamlit) run as processes in the Space's files.
+        self._sdk_runtime = ProcessRuntime()
         self.root = settings.data_dir / "spaces"
         self.root.mkdir(parents=True, exist_ok=True)
         self._spaces: dict[int, _Space] = {}
@@ -244,6 +257,19 @@ class SpaceManager:
             SpaceStage.RUNNING_APP_STARTING,
             SpaceStage.SLEEPING,
         )
+        # The shapes of the Hub's recorded answers (huggingface_hub's Space API cassettes):
+        # `replicas.current` only once the app runs; the domain is READY as soon as it is
+        # routed, whatever the app's stage; static Spaces run on no hardware of their own.
+        replicas: dict[str, int] = {"requested": 1}
+        if running:
+            replicas["current"] = 1
+        if space.config.sdk == "static" or attrs.get("sdk") == "static":
+            return {
+                "stage": space.stage.value,
+                "hardware": {"current": None, "requested": None},
+                "storage": None,
+                "replicas": replicas,
+            }
         body: dict[str, Any] = {
             "stage": space.stage.value,
             "hardware": {
@@ -252,14 +278,9 @@ class SpaceManager:
             },
             "storage": attrs.get("storage"),
             "gcTimeout": attrs.get("sleepTime", _DEFAULT_SLEEP),
-            "replicas": {"requested": 1, "current": 1 if running else 0},
+            "replicas": replicas,
             "devMode": False,
-            "domains": [
-                {
-                    "domain": self.domain(repo),
-                    "stage": "READY" if space.stage is SpaceStage.RUNNING else "PENDING",
-                }
-            ],
+            "domains": [{"domain": self.domain(repo), "stage": "READY"}],
         }
         if space.error:
             body["errorMessage"] = space.error
@@ -366,16 +387,27 @@ class SpaceManager:
         """Stop the app until restarted; PAUSED."""
         self.repos.update_attributes(repo, paused=True)
         space = self._space(repo)
+        with space.lock:
+            space.stage = SpaceStage.PAUSED  # answered at once; the worker stops the app
         space.actions.put(("pause", None))
 
     def restart(self, repo: Repo, *, factory: bool) -> None:
-        """Restart the app (factory: rebuild from scratch); counts as a restart."""
+        """Restart the app (factory: rebuild from scratch); counts as a restart.
+
+        A paused or stopped Space is rebuilt: the Hub answers BUILDING to that restart (its
+        recorded pause-then-restart answer), not the app's restart.
+        """
         repo = self.repos.update_attributes(
             repo, paused=False, restarts=int(repo.attributes.get("restarts", 0)) + 1
         )
         space = self._space(repo)
-        self._report_restarting(space)
-        space.actions.put(("build" if factory else "restart", None))
+        with space.lock:
+            stopped = space.stage in (SpaceStage.PAUSED, SpaceStage.STOPPED)
+            if stopped:
+                space.stage = SpaceStage.BUILDING
+        if not stopped:
+            self._report_restarting(space)
+        space.actions.put(("build" if factory or stopped else "restart", None))
 
     def force_stage(self, repo: Repo, stage: str, message: str | None) -> None:
         """Emulator-only fault injection: report this stage until something changes it."""
@@ -490,15 +522,19 @@ class SpaceManager:
             return
         space.commit = commit
         try:
-            config = parse_front_matter(files.get("README.md"))
-            if "Dockerfile" not in files:
+            config = parse_front_matter(
+                files.get("README.md"), default_sdk=repo.attributes.get("sdk") or "docker"
+            )
+            app_file = "Dockerfile" if config.sdk == "docker" else config.app_file
+            if not (context / app_file).is_file():
                 self._stop_app(space)
                 space.stage = SpaceStage.NO_APP_FILE
                 space.error = None
-                space.build_log.write("no Dockerfile in the repo: nothing to build")
+                space.build_log.write(f"no {app_file} in the repo: nothing to build")
                 space.build_log.close()
                 return
-            dockerfile = parse_dockerfile(files["Dockerfile"].decode("utf-8", errors="replace"))
+            if config.sdk == "docker":
+                dockerfile = parse_dockerfile(files["Dockerfile"].decode("utf-8", errors="replace"))
         except ConfigError as exc:
             self._stop_app(space)
             space.stage = SpaceStage.CONFIG_ERROR
@@ -514,8 +550,11 @@ class SpaceManager:
             time.sleep(self.settings.space_build_delay)
         variables = {k: v["value"] for k, v in (repo.attributes.get("variables") or {}).items()}
         started = time.monotonic()
+        runtime = self.runtime
         try:
-            artifact = self.runtime.build(
+            if config.sdk != "docker":
+                dockerfile, runtime = self._sdk_app(config)
+            artifact = runtime.build(
                 self._key(space), context, dockerfile, variables, space.build_log.write
             )
             space.build_seconds = round(time.monotonic() - started, 3)
@@ -529,7 +568,36 @@ class SpaceManager:
         space.build_log.write("build succeeded")
         space.build_log.close()
         space.config, space.dockerfile, space.artifact = config, dockerfile, artifact
+        space.app_runtime = runtime
         self._start(space, rebuilding=was_running)
+
+    def _sdk_app(self, config: SpaceConfig) -> tuple[Dockerfile, Runtime]:
+        """How a Space of a built-in SDK runs here: the command the Hub's image would run.
+
+        Static Spaces are served by the local Hub's own file server, on either runtime. Gradio
+        and Streamlit apps run as processes with the SDK of the Hub's own Python, as the Hub
+        runs them on an image with the SDK installed; without it, the build fails saying so.
+        """
+        if config.sdk == "static":
+            command: tuple[str, ...] = (sys.executable, "-m", _STATIC_SITE)
+            return Dockerfile(base_image="static", cmd=command), self._sdk_runtime
+        if self.runtime.name != "process":
+            raise BuildError(
+                f"the {self.runtime.name} runtime of the local Hub builds only docker and "
+                f"static Spaces (it has no {config.sdk} base image offline): use sdk: docker "
+                "with a Dockerfile, or serve the local Hub with the process runtime"
+            )
+        if importlib.util.find_spec(config.sdk) is None:
+            raise BuildError(
+                f"{config.sdk} is not installed in the local Hub's Python environment, so "
+                f"{config.sdk} Spaces cannot be built here: `pip install {config.sdk}` where "
+                "the local Hub runs, or use sdk: docker with a Dockerfile"
+            )
+        if config.sdk == "gradio":
+            command = ("python", config.app_file)
+        else:
+            command = ("python", "-m", "streamlit", "run", config.app_file)
+        return Dockerfile(base_image=config.sdk, cmd=command), self._sdk_runtime
 
     def _environment(self, space: _Space, repo: Repo, port: int) -> dict[str, str]:
         gateway = space.gateway
@@ -546,11 +614,21 @@ class SpaceManager:
                 "SPACE_HOST": f"{self.settings.space_host}:{gateway.port}" if gateway else "",
             }
         )
+        if space.config.sdk == "gradio":
+            env.update({"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)})
+        elif space.config.sdk == "streamlit":
+            env.update(
+                {
+                    "STREAMLIT_SERVER_ADDRESS": "127.0.0.1",
+                    "STREAMLIT_SERVER_PORT": str(port),
+                    "STREAMLIT_SERVER_HEADLESS": "true",
+                }
+            )
         return env
 
     def _start(self, space: _Space, *, rebuilding: bool) -> None:
         repo = self._repo(space)
-        if space.dockerfile is None or space.artifact is None:
+        if space.dockerfile is None or space.artifact is None or space.app_runtime is None:
             raise RuntimeError("start requested before a successful build")
         self._stop_app(space)
         space.stage = SpaceStage.RUNNING_APP_STARTING if rebuilding else SpaceStage.APP_STARTING
@@ -560,7 +638,7 @@ class SpaceManager:
         port = free_port()
         env = self._environment(space, repo, port)
         try:
-            app = self.runtime.run(
+            app = space.app_runtime.run(
                 self._key(space), space.artifact, space.dockerfile, env, space.run_log.write
             )
         except StartError as exc:

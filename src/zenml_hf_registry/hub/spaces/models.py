@@ -10,10 +10,11 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
-from huggingface_hub import SpaceHardware, SpaceStorage
+from huggingface_hub import SpaceHardware, SpaceStorage, constants
 
 __all__ = [
     "HARDWARE_NAMES",
+    "SPACE_SDKS",
     "STORAGE_TIERS",
     "ConfigError",
     "Dockerfile",
@@ -23,6 +24,8 @@ __all__ = [
     "parse_front_matter",
 ]
 
+# The SDKs a Space may declare, as huggingface_hub knows them.
+SPACE_SDKS: tuple[str, ...] = tuple(constants.SPACES_SDK_TYPES)
 # The names huggingface_hub itself knows, so the emulator accepts exactly what the client sends.
 HARDWARE_NAMES: tuple[str, ...] = tuple(h.value for h in SpaceHardware)
 STORAGE_TIERS: tuple[str, ...] = tuple(s.value for s in SpaceStorage)
@@ -67,19 +70,24 @@ class SpaceConfig:
     """The parts of the README front matter the runtime uses."""
 
     sdk: str = "docker"
+    app_file: str = "app.py"
     app_port: int = 7860
     startup_duration_timeout: float = 30 * 60.0
     title: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_front_matter(readme: bytes | None) -> SpaceConfig:
-    """Read `sdk`, `app_port`, `startup_duration_timeout` from the README's YAML front matter."""
+def parse_front_matter(readme: bytes | None, default_sdk: str = "docker") -> SpaceConfig:
+    """Read `sdk`, `app_file`, `app_port`, `startup_duration_timeout` from the README's YAML
+    front matter; `default_sdk` (the one given at creation) when the README names none."""
+    default = SpaceConfig(
+        sdk=default_sdk, app_file="index.html" if default_sdk == "static" else "app.py"
+    )
     if readme is None:
-        return SpaceConfig()
+        return default
     text = readme.decode("utf-8", errors="replace")
     if not text.startswith("---"):
-        return SpaceConfig()
+        return default
     try:
         _, block, _ = text.split("---", 2)
     except ValueError as exc:
@@ -90,9 +98,12 @@ def parse_front_matter(readme: bytes | None) -> SpaceConfig:
         raise ConfigError(f"README.md front matter is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError("README.md front matter must be a mapping")
-    sdk = str(data.get("sdk", "docker"))
-    if sdk != "docker":
-        raise ConfigError(f"sdk: {sdk!r} is not supported here; the local Hub runs docker Spaces")
+    sdk = str(data.get("sdk", default_sdk))
+    if sdk not in SPACE_SDKS:
+        raise ConfigError(f"sdk: {sdk!r} is not a Space SDK; use one of {', '.join(SPACE_SDKS)}")
+    app_file = data.get("app_file", "index.html" if sdk == "static" else "app.py")
+    if not isinstance(app_file, str) or not app_file or app_file.startswith(("/", "..")):
+        raise ConfigError(f"app_file: {app_file!r} is not a path in the repo")
     port = data.get("app_port", 7860)
     if not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError(f"app_port: {port!r} is not a port number (1-65535)")
@@ -101,6 +112,7 @@ def parse_front_matter(readme: bytes | None) -> SpaceConfig:
     )
     return SpaceConfig(
         sdk=sdk,
+        app_file=app_file,
         app_port=port,
         startup_duration_timeout=timeout,
         title=data.get("title"),
