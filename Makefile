@@ -1,13 +1,14 @@
 # Two entry points, each creating or reusing the project-local virtualenv by itself:
 #   make demo   the main job on the embedded local Hub, no account and no internet
 #   make test   the whole suite with its quality gates
+#   make conformance   huggingface_hub's own tests against the local Hub
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit venv clean
+.PHONY: demo test conformance lint typecheck unit venv clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
@@ -24,8 +25,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks conformance
+	$(BIN)/ruff format --check src tests examples benchmarks conformance
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -33,8 +34,12 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# huggingface_hub's own tests against the local Hub (downloads the pinned client's sdist).
+conformance: $(STAMP)
+	$(BIN)/python -m conformance.run --workers 2
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist .demo .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) build dist .demo .cache .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
