@@ -51,6 +51,14 @@ from zenml_hf_registry.hub.spaces.runtimes import (
     StartError,
 )
 from zenml_hf_registry.hub.storage import BlobStore
+from zenml_hf_registry.hub.wire import (
+    SpaceDomain,
+    SpaceHardwareState,
+    SpaceReplicas,
+    SpaceRuntimeBody,
+    SpaceSecretBody,
+    SpaceVariableBody,
+)
 
 _STATIC_SITE = "zenml_hf_registry.hub.spaces.static_site"
 
@@ -260,31 +268,23 @@ class SpaceManager:
         # The shapes of the Hub's recorded answers (huggingface_hub's Space API cassettes):
         # `replicas.current` only once the app runs; the domain is READY as soon as it is
         # routed, whatever the app's stage; static Spaces run on no hardware of their own.
-        replicas: dict[str, int] = {"requested": 1}
-        if running:
-            replicas["current"] = 1
+        replicas = SpaceReplicas(requested=1, current=1 if running else None)
         if space.config.sdk == "static" or attrs.get("sdk") == "static":
-            return {
-                "stage": space.stage.value,
-                "hardware": {"current": None, "requested": None},
-                "storage": None,
-                "replicas": replicas,
-            }
-        body: dict[str, Any] = {
-            "stage": space.stage.value,
-            "hardware": {
-                "current": space.hardware_current if running else None,
-                "requested": requested,
-            },
-            "storage": attrs.get("storage"),
-            "gcTimeout": attrs.get("sleepTime", _DEFAULT_SLEEP),
-            "replicas": replicas,
-            "devMode": False,
-            "domains": [{"domain": self.domain(repo), "stage": "READY"}],
-        }
-        if space.error:
-            body["errorMessage"] = space.error
-        return body
+            return SpaceRuntimeBody(
+                stage=space.stage.value, hardware=SpaceHardwareState(), replicas=replicas
+            ).body()
+        return SpaceRuntimeBody(
+            stage=space.stage.value,
+            hardware=SpaceHardwareState(
+                current=space.hardware_current if running else None, requested=requested
+            ),
+            storage=attrs.get("storage"),
+            gc_timeout=attrs.get("sleepTime", _DEFAULT_SLEEP),
+            replicas=replicas,
+            dev_mode=False,
+            domains=[SpaceDomain(domain=self.domain(repo))],
+            error_message=space.error or None,
+        ).body()
 
     def domain(self, repo: Repo) -> str:
         """`host:port` of the Space's gateway (the Hub's `{subdomain}.hf.space`)."""
@@ -356,10 +356,9 @@ class SpaceManager:
     def get_secrets(self, repo: Repo) -> dict[str, dict[str, Any]]:
         """`{KEY: {description?, updatedAt}}`, as the Hub answers; values never leave the server."""
         return {
-            key: {
-                **({"description": item["description"]} if item.get("description") else {}),
-                "updatedAt": item["updatedAt"],
-            }
+            key: SpaceSecretBody(
+                description=item.get("description") or None, updated_at=item["updatedAt"]
+            ).body()
             for key, item in sorted((repo.attributes.get("secrets") or {}).items())
         }
 
@@ -380,7 +379,12 @@ class SpaceManager:
         """The whole variables dict, as the Hub returns it."""
         stored = repo.attributes.get("variables") or {}
         return {
-            k: {key: v for key, v in item.items() if v is not None} for k, item in stored.items()
+            key: SpaceVariableBody(
+                value=item["value"],
+                description=item.get("description") or None,
+                updated_at=item["updatedAt"],
+            ).body()
+            for key, item in stored.items()
         }
 
     def pause(self, repo: Repo) -> None:

@@ -1,0 +1,115 @@
+"""The local Hub's answers have the shapes the Hub answers with, read by the client's own types.
+
+The expected key sets are those of huggingface.co's answers as huggingface_hub recorded them for
+its Space API tests (`tests/cassettes/TestSpaceAPIProduction.*.yaml` in its repository), e.g.
+`{"stage":"BUILDING","hardware":{"current":null,"requested":"cpu-basic"},"storage":null,
+"gcTimeout":172800,"replicas":{"requested":1},"devMode":false,"domains":[{"domain":
+"user-tmp-test-space.hf.space","stage":"READY"}]}`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from huggingface_hub import HfApi, SpaceRuntime, SpaceStage
+from huggingface_hub.hf_api import SpaceInfo
+
+from tests.conftest import HubTokens
+from zenml_hf_registry.hub import HubSettings, LocalHub
+
+pytestmark = pytest.mark.integration
+
+RUNTIME_KEYS = {"stage", "hardware", "storage", "gcTimeout", "replicas", "devMode", "domains"}
+STATIC_RUNTIME_KEYS = {"stage", "hardware", "storage", "replicas"}
+
+
+@pytest.fixture
+def slow_hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
+    """Builds that take a moment, as on the Hub, so BUILDING can be observed."""
+    settings = hub_settings.model_copy(
+        update={"space_build_delay": 2.0, "space_startup_timeout": 20.0}
+    )
+    with LocalHub(settings) as hub:
+        yield hub
+
+
+@pytest.fixture
+def api(slow_hub: LocalHub, hub_tokens: HubTokens) -> HfApi:
+    return HfApi(endpoint=slow_hub.url, token=hub_tokens.writer.token)
+
+
+def _stage(api: HfApi, repo_id: str, stage: str, timeout: float = 30) -> SpaceRuntime:
+    deadline = time.monotonic() + timeout
+    while (runtime := api.get_space_runtime(repo_id)).stage != stage:
+        assert time.monotonic() < deadline, runtime.raw
+        time.sleep(0.1)
+    return runtime
+
+
+def test_a_building_space_answers_the_recorded_runtime_shape(api: HfApi) -> None:
+    api.create_repo("acme/shape", repo_type="space", space_sdk="static")
+    api.upload_file(
+        path_or_fileobj=b"<p>hi</p>", path_in_repo="index.html", repo_id="acme/shape",
+        repo_type="space",
+    )  # fmt: skip
+    building = api.get_space_runtime("acme/shape")
+    assert building.stage == SpaceStage.BUILDING
+    assert set(building.raw) == STATIC_RUNTIME_KEYS
+    running = _stage(api, "acme/shape", "RUNNING")
+    assert running.raw["replicas"] == {"requested": 1, "current": 1}
+    assert running.hardware is None
+    assert running.requested_hardware is None
+
+
+def test_docker_space_runtime_secrets_and_variables_parse_in_the_clients_types(
+    api: HfApi,
+) -> None:
+    api.create_repo(
+        "acme/typed",
+        repo_type="space",
+        space_sdk="docker",
+        space_secrets=[{"key": "TOKEN_A", "value": "s1", "description": "first"}],
+        space_variables=[{"key": "MODE", "value": "fast"}],
+    )
+    runtime = api.get_space_runtime("acme/typed")
+    assert set(runtime.raw) == RUNTIME_KEYS  # no errorMessage when there is no error
+    assert runtime.stage == SpaceStage.NO_APP_FILE
+    assert runtime.hardware is None
+    assert runtime.requested_hardware == "cpu-basic"
+    assert runtime.sleep_time == 172800
+    assert runtime.storage is None
+    assert "storage" in runtime.raw
+    assert runtime.dev_mode is False
+    assert runtime.raw["replicas"] == {"requested": 1}
+    assert runtime.raw["domains"][0]["stage"] == "READY"
+
+    # The same runtime, embedded in the Space's info.
+    info = api.space_info("acme/typed")
+    assert isinstance(info, SpaceInfo)
+    assert info.runtime is not None
+    assert info.runtime.stage == runtime.stage
+    assert info.sdk == "docker"
+
+    secrets = api.get_space_secrets("acme/typed")
+    assert list(secrets) == ["TOKEN_A"]
+    assert secrets["TOKEN_A"].description == "first"
+    assert secrets["TOKEN_A"].updated_at is not None
+
+    variables = api.get_space_variables("acme/typed")
+    assert variables["MODE"].value == "fast"
+    assert variables["MODE"].description is None
+    assert variables["MODE"].updated_at is not None
+    # POST answers the whole dict, as recorded: `{key: {value, description?, updatedAt}}`.
+    after_add = api.add_space_variable("acme/typed", "OTHER", "x", description="why")
+    assert set(after_add) == {"MODE", "OTHER"}
+    assert after_add["OTHER"].description == "why"
+    after_delete = api.delete_space_variable("acme/typed", "OTHER")
+    assert set(after_delete) == {"MODE"}
+
+    # Hardware, sleep time, pause and restart answer the runtime too.
+    assert api.set_space_sleep_time("acme/typed", 3600).sleep_time == 3600
+    paused = api.pause_space("acme/typed")
+    assert paused.stage == SpaceStage.PAUSED
+    assert set(paused.raw) == RUNTIME_KEYS
