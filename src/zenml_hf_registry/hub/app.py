@@ -248,6 +248,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     from zenml_hf_registry.hub.routes import downloads, registry, repos, spaces, uploads
     from zenml_hf_registry.hub.spaces.manager import SpaceManager
     from zenml_hf_registry.hub.spaces.runtimes import DockerRuntime, ProcessRuntime, Runtime
+    from zenml_hf_registry.hub.spaces.sandbox import space_sandbox
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)  # Space secrets are stored here
@@ -257,7 +258,9 @@ def create_app(settings: HubSettings) -> FastAPI:
     runtime: Runtime = (
         DockerRuntime()
         if settings.space_runtime == "docker"
-        else ProcessRuntime(settings.space_workdir)
+        else ProcessRuntime(
+            settings.space_workdir, space_sandbox(settings), hidden=(settings.data_dir,)
+        )
     )
     hub = Hub(
         settings=settings,

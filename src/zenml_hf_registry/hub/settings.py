@@ -148,6 +148,11 @@ class HubSettings(BaseModel):
         default=None,
         description="Working directory of process-runtime Spaces; default: the Space's files.",
     )
+    space_sandbox: Literal["auto", "bubblewrap", "none"] = Field(
+        default="auto",
+        description="How process-runtime Spaces are isolated: `bubblewrap` (required), `auto` "
+        "(bubblewrap when installed), `none` (a clean environment and own HOME only).",
+    )
     space_host: str = Field(default="127.0.0.1", description="Interface Space gateways bind.")
     space_startup_timeout: float | None = Field(
         default=None,

@@ -50,6 +50,7 @@ from zenml_hf_registry.hub.spaces.runtimes import (
     Runtime,
     StartError,
 )
+from zenml_hf_registry.hub.spaces.sandbox import Sandbox
 from zenml_hf_registry.hub.storage import BlobStore
 from zenml_hf_registry.hub.wire import (
     SpaceDomain,
@@ -134,7 +135,10 @@ class SpaceManager:
         self.blobs = blobs
         self.runtime = runtime
         # Built-in SDKs (static, gradio, streamlit) run as processes in the Space's files.
-        self._sdk_runtime = ProcessRuntime()
+        self._sdk_runtime = ProcessRuntime(
+            sandbox=getattr(runtime, "sandbox", None) or Sandbox.find(),
+            hidden=(settings.data_dir,),
+        )
         self.root = settings.data_dir / "spaces"
         self.root.mkdir(parents=True, exist_ok=True)
         self._spaces: dict[int, _Space] = {}

@@ -1,11 +1,12 @@
 """The two ways the local Hub runs a Space: as a local process, or as a Docker container.
 
 `process` (default, no Docker needed) runs the Dockerfile's ENTRYPOINT/CMD on this machine,
-with the Dockerfile's ENV, the Space's variables and secrets, and `PORT` in the environment;
-a command starting with `python` runs with the Hub's own interpreter.
-It does not emulate the image: the FROM image is not pulled, RUN/COPY/USER/WORKDIR are not
-applied, and the command runs as the server's user, in the working directory chosen when the
-server started (or the Space's checked-out files when none was chosen).
+with only the Dockerfile's ENV, the Space's variables and secrets, and `PORT` in the
+environment (never the server's); a command starting with `python` runs with the Hub's own
+interpreter. It does not emulate the image: the FROM image is not pulled, RUN/COPY/WORKDIR are
+not applied. With bubblewrap installed it runs sandboxed (`sandbox.py`): UID 1000, its own
+HOME, and no view of the local Hub's data or the user's files; the working directory is the
+one chosen when the server started, or the Space's checked-out files.
 
 `docker` builds the Space repo as the build context after pulling the FROM image anonymously
 (as the Hub does: a private image is a BUILD_ERROR), then runs the container as UID 1000 on
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from zenml_hf_registry.hub.spaces.models import Dockerfile
+from zenml_hf_registry.hub.spaces.sandbox import SPACE_HOME, Sandbox, clean_environment
 
 __all__ = [
     "AppHandle",
@@ -113,12 +115,19 @@ class _ProcessHandle:
 
 
 class ProcessRuntime:
-    """Runs the Dockerfile's command as a local process group."""
+    """Runs the Dockerfile's command as a local process group, sandboxed when it can be."""
 
     name = "process"
 
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        sandbox: Sandbox | None = None,
+        hidden: tuple[Path, ...] = (),
+    ) -> None:
         self.workdir = workdir
+        self.sandbox = sandbox
+        self.hidden = hidden
 
     def build(
         self, key: str, context: Path, dockerfile: Dockerfile, build_args: dict[str, str], log: Log
@@ -132,7 +141,12 @@ class ProcessRuntime:
     def run(
         self, key: str, artifact: str, dockerfile: Dockerfile, env: dict[str, str], log: Log
     ) -> AppHandle:
-        full_env = {**os.environ, **env}
+        files = Path(artifact)
+        # A fresh HOME per start, next to the Space's files: a container's is ephemeral too.
+        home = files.parent / "home"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        full_env = clean_environment(env, SPACE_HOME if self.sandbox else str(home))
         command = list(dockerfile.command)
         # "python" in a Space's command means the image's Python; here, the Hub's own (its
         # virtualenv has the packages the image would), whatever PATH says.
@@ -141,10 +155,15 @@ class ProcessRuntime:
         executable = shutil.which(command[0], path=full_env.get("PATH"))
         if executable is None:
             raise StartError(f"executable {command[0]!r} not found on PATH")
-        cwd = self.workdir or Path(artifact)
+        cwd = self.workdir or files
+        argv = [executable, *command[1:]]
+        if self.sandbox is not None:
+            argv = self.sandbox.wrap(
+                argv, files=files, home=home, workdir=self.workdir, hidden=list(self.hidden)
+            )
         try:
             process = subprocess.Popen(
-                [executable, *command[1:]],
+                argv,
                 cwd=cwd,
                 env=full_env,
                 stdin=subprocess.DEVNULL,

@@ -1,0 +1,170 @@
+"""A process-runtime Space sees what a Hub container would, and nothing of the server's.
+
+Each check is the attack a Space's code would try: read the server's environment, the local
+Hub's data dir (every Space's secrets, private blobs), the user's HOME, another Space's files;
+run as the server's user. The app reports what it could do; the test asserts the refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from huggingface_hub import CommitOperationAdd, HfApi
+
+from tests.conftest import HubTokens
+from zenml_hf_registry.hub import HubSettings, LocalHub
+
+pytestmark = pytest.mark.integration
+
+PROBE = """\
+import http.server, json, os, sys
+from pathlib import Path
+
+def readable(path):
+    try:
+        if Path(path).is_file():
+            return Path(path).read_bytes()[:16].hex()
+        return sorted(os.listdir(path))[:5]
+    except OSError:
+        return None
+
+report = {
+    "uid": os.getuid(),
+    "home": os.environ.get("HOME"),
+    "env": sorted(os.environ),
+    "secret": os.environ.get("API_KEY"),
+    "data_dir": readable(os.environ["TARGET_DATA_DIR"]),
+    "database": readable(os.environ["TARGET_DATA_DIR"] + "/hub.sqlite3"),
+    "user_home_file": readable(os.environ["TARGET_USER_FILE"]),
+    "other_space": readable(os.environ["TARGET_OTHER_SPACE"]),
+    "own_files": readable("app.py") is not None,
+    "cwd": os.getcwd(),
+    "home_writable": Path(os.environ["HOME"], "probe").write_text("x") == 1,
+}
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps(report).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+DOCKERFILE = b'FROM python:3.11-slim\nCMD ["python", "app.py"]\n'
+README = b"---\nsdk: docker\napp_port: 7860\nstartup_duration_timeout: 30s\n---\n"
+
+
+@pytest.fixture
+def sandboxed_hub(hub_settings: HubSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHub]:
+    if shutil.which("bwrap") is None:
+        if os.environ.get("ZHR_REQUIRE_DOCKER") == "1":  # CI installs it with the engine
+            pytest.fail("bubblewrap is not installed")
+        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    # Something only the server's environment holds.
+    monkeypatch.setenv("ZHR_SERVER_ONLY_SENTINEL", "server-environment-sentinel")
+    settings = hub_settings.model_copy(
+        update={"space_sandbox": "bubblewrap", "space_startup_timeout": 30.0}
+    )
+    with LocalHub(settings) as hub:
+        yield hub
+
+
+def _deploy(api: HfApi, repo_id: str, variables: dict[str, str]) -> None:
+    api.create_repo(
+        repo_id,
+        repo_type="space",
+        space_sdk="docker",
+        space_secrets=[{"key": "API_KEY", "value": f"secret-of-{repo_id}"}],
+        space_variables=[{"key": k, "value": v} for k, v in variables.items()],
+    )
+    api.create_commit(
+        repo_id,
+        [
+            CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=README),
+            CommitOperationAdd(path_in_repo="Dockerfile", path_or_fileobj=DOCKERFILE),
+            CommitOperationAdd(path_in_repo="app.py", path_or_fileobj=PROBE.encode()),
+        ],
+        commit_message="probe",
+        repo_type="space",
+    )
+
+
+def _report(api: HfApi, repo_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while (runtime := api.get_space_runtime(repo_id)).stage != "RUNNING":
+        assert runtime.stage not in ("BUILD_ERROR", "RUNTIME_ERROR"), runtime.raw
+        assert time.monotonic() < deadline, runtime.raw
+        time.sleep(0.2)
+    host = api.space_info(repo_id).host
+    with urllib.request.urlopen(f"{host}/", timeout=10) as reply:
+        report: dict[str, Any] = json.load(reply)
+    return report
+
+
+def test_a_space_sees_only_what_a_hub_container_would(
+    sandboxed_hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    api = HfApi(endpoint=sandboxed_hub.url, token=hub_tokens.writer.token)
+    user_file = Path(os.environ["HOME"]) / "private-notes.txt"
+    user_file.write_text("the user's own file")
+    data_dir = sandboxed_hub.settings.data_dir
+    _deploy(api, "acme/other", {"TARGET_DATA_DIR": "/", "TARGET_USER_FILE": "/",
+                                "TARGET_OTHER_SPACE": "/"})  # fmt: skip
+    _report(api, "acme/other")
+    other_files = next((data_dir / "spaces").glob("*/checkout"))
+    _deploy(
+        api,
+        "acme/probe",
+        {
+            "TARGET_DATA_DIR": str(data_dir),
+            "TARGET_USER_FILE": str(user_file),
+            "TARGET_OTHER_SPACE": str(other_files),
+        },
+    )
+    report = _report(api, "acme/probe")
+
+    assert report["uid"] == 1000  # like a Hub container
+    assert report["home"] == "/home/user"
+    assert report["home_writable"] is True
+    assert report["own_files"] is True
+    assert report["cwd"] == "/home/user/app"  # the WORKDIR of Hugging Face's Docker examples
+    assert report["secret"] == "secret-of-acme/probe"  # its own secret, as an env var
+    assert "ZHR_SERVER_ONLY_SENTINEL" not in report["env"]
+    assert "HF_HOME" not in report["env"]  # set for the test process, never passed on
+    # The local Hub's data dir: every Space's secrets (SQLite), private blobs, ticket key.
+    assert report["database"] is None
+    assert report["data_dir"] is None
+    assert report["user_home_file"] is None
+    assert report["other_space"] is None
+
+
+def test_without_a_sandbox_a_space_still_gets_a_clean_environment(
+    hub_settings: HubSettings, hub_tokens: HubTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZHR_SERVER_ONLY_SENTINEL", "server-environment-sentinel")
+    settings = hub_settings.model_copy(
+        update={"space_sandbox": "none", "space_startup_timeout": 30.0}
+    )
+    with LocalHub(settings) as hub:
+        api = HfApi(endpoint=hub.url, token=hub_tokens.writer.token)
+        _deploy(api, "acme/plain", {"TARGET_DATA_DIR": "/nowhere", "TARGET_USER_FILE": "/nowhere",
+                                    "TARGET_OTHER_SPACE": "/nowhere"})  # fmt: skip
+        report = _report(api, "acme/plain")
+    assert "ZHR_SERVER_ONLY_SENTINEL" not in report["env"]
+    assert report["home"] != os.environ["HOME"]  # never the user's (here: the test's) HOME
+    assert report["home"].startswith(str(settings.data_dir))
+    assert report["secret"] == "secret-of-acme/plain"
+    assert set(report["env"]) >= {"PORT", "SPACE_ID", "PATH", "HOME", "API_KEY"}
+    assert sys.executable  # the app ran with the Hub's interpreter
