@@ -154,7 +154,7 @@ def test_hostile_commit_paths_are_refused(
         "application/x-ndjson",
     )
 
-    assert status == 400
+    assert status == 422  # the Hub's status for an unusable path
     assert reason in payload["error"]
     assert reason in headers["x-error-message"] or reason == "NUL"
     assert api.model_info("acme/safe").sha == head

@@ -175,11 +175,6 @@ def test_two_spaces_with_the_same_app_port_run_side_by_side(api: HfApi) -> None:
     [
         ({"README.md": README.encode()}, "NO_APP_FILE", None),
         (
-            {"README.md": b"---\nsdk: docker\napp_port: [1\n---\n", "Dockerfile": b"FROM x\n"},
-            "CONFIG_ERROR",
-            "not valid YAML",
-        ),
-        (
             {"README.md": b"---\nsdk: docker\napp_port: 99999\n---\n", "Dockerfile": b"FROM x\n"},
             "CONFIG_ERROR",
             "app_port",

@@ -2,7 +2,6 @@
 
     HubError                      500, no code
     ├── BadRequest                400
-    │   └── InvalidPath           400  (traversal, absolute, backslash, NUL, too long)
     ├── Unauthorized              401  (a token was sent and is not known)
     ├── Forbidden                 403  (known token, not allowed to write there)
     ├── NotFound                  404
@@ -13,6 +12,7 @@
     ├── PreconditionFailed        412  (stale parent commit)
     ├── PayloadTooLarge           413
     └── UnprocessableEntity       422
+        └── InvalidPath           422  (traversal, absolute, backslash, NUL, too long)
 
 Backends raise these; the app turns them into responses carrying `X-Error-Code`,
 `X-Error-Message` and a JSON `{"error": ...}` body, which is what huggingface_hub's
@@ -69,10 +69,6 @@ class BadRequest(HubError):
     status_code = 400
 
 
-class InvalidPath(BadRequest):
-    """A path in a commit or a request that could escape or confuse the repository tree."""
-
-
 class Unauthorized(HubError):
     status_code = 401
 
@@ -120,3 +116,10 @@ class PayloadTooLarge(HubError):
 
 class UnprocessableEntity(HubError):
     status_code = 422
+
+
+class InvalidPath(UnprocessableEntity):
+    """A path in a commit or a request that could escape or confuse the repository tree.
+
+    The Hub answers such paths with 422 (huggingface_hub's `test_create_file_with_relative_path`).
+    """

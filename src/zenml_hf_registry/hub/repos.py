@@ -28,12 +28,13 @@ from zenml_hf_registry.hub.errors import (
     RevisionNotFound,
     Unauthorized,
 )
-from zenml_hf_registry.hub.settings import OrgSpec, TokenSpec
+from zenml_hf_registry.hub.settings import OrgSpec, TokenRole, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database, git_blob_oid, lfs_pointer
 
 __all__ = [
     "CommitOperation",
     "CommitRecord",
+    "CommitResult",
     "FileEntry",
     "Repo",
     "RepoBackend",
@@ -43,7 +44,9 @@ __all__ = [
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_PR_REF_RE = re.compile(r"^refs/pr/([1-9][0-9]*)$")
 _MAX_PATH = 1000
+_MAX_CONFIG_FILE = 1024 * 1024  # larger .gitattributes/.gitignore files are not read
 _GITATTRIBUTES = (
     b"*.bin filter=lfs diff=lfs merge=lfs -text\n"
     b"*.h5 filter=lfs diff=lfs merge=lfs -text\n"
@@ -153,6 +156,30 @@ class CommitRecord:
     message: str
     author: str
     created_at: str
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """What a commit produced: its id, and the pull request number when it opened one."""
+
+    commit_id: str
+    pr_num: int | None = None
+
+
+def _ref_candidates(revision: str) -> list[tuple[str, str]]:
+    """The `(kind, name)` refs a revision may name, most specific first.
+
+    `refs/pr/N` names pull request N, `refs/heads/x` and `refs/tags/x` a branch or a tag; a bare
+    name is a branch if there is one, else a tag (as git resolves it).
+    """
+    match = _PR_REF_RE.match(revision)
+    if match:
+        return [("pr", match.group(1))]
+    if revision.startswith("refs/heads/"):
+        return [("branch", revision.removeprefix("refs/heads/"))]
+    if revision.startswith("refs/tags/"):
+        return [("tag", revision.removeprefix("refs/tags/"))]
+    return [("branch", revision), ("tag", revision)]
 
 
 @dataclass
@@ -329,12 +356,10 @@ class RepoBackend:
                 (realm, repo_type.value, namespace, name),
             ).fetchone()
         if row is None:
-            raise RepoNotFound(
-                f"Repository Not Found for url: {repo_type.value}s/{namespace}/{name}"
-            )
+            raise RepoNotFound("Repository not found")
         repo = self._repo_from_row(row)
         if repo.private and (caller is None or not caller.may_see(repo.namespace)):
-            raise RepoNotFound(f"Repository Not Found for url: {repo_type.value}s/{repo.repo_id}")
+            raise RepoNotFound("Repository not found")
         if write:
             self._require_write(caller, repo.namespace)
         return repo
@@ -421,15 +446,11 @@ class RepoBackend:
     # -- revisions -------------------------------------------------------------------------
 
     def resolve_revision(self, repo: Repo, revision: str) -> str:
-        """Branch, tag or full commit id -> commit id; RevisionNotFound otherwise."""
+        """Branch, tag, `refs/pr/N` or full commit id -> commit id; RevisionNotFound otherwise."""
         with self.db.read() as conn:
-            for kind in ("branch", "tag"):
-                row = conn.execute(
-                    "SELECT commit_id FROM refs WHERE repo_id=? AND kind=? AND name=?",
-                    (repo.id, kind, revision),
-                ).fetchone()
-                if row:
-                    return str(row[0])
+            ref = self._find_ref(conn, repo, revision)
+            if ref is not None:
+                return ref[2]
             if _SHA_RE.match(revision):
                 row = conn.execute(
                     "SELECT id FROM commits WHERE repo_id=? AND id=?", (repo.id, revision)
@@ -437,6 +458,18 @@ class RepoBackend:
                 if row:
                     return str(row[0])
         raise RevisionNotFound(f"Invalid rev id: {revision}")
+
+    @staticmethod
+    def _find_ref(conn: Any, repo: Repo, revision: str) -> tuple[str, str, str] | None:
+        """`(kind, name, commit id)` of the ref `revision` names, if any."""
+        for kind, name in _ref_candidates(revision):
+            row = conn.execute(
+                "SELECT commit_id FROM refs WHERE repo_id=? AND kind=? AND name=?",
+                (repo.id, kind, name),
+            ).fetchone()
+            if row:
+                return kind, name, str(row[0])
+        return None
 
     def split_revision(self, repo: Repo, rest: str) -> tuple[str, str]:
         """Split `rev/with/slashes/then/a/path` at the longest prefix that names a revision."""
@@ -450,21 +483,31 @@ class RepoBackend:
             return candidate, "/".join(parts[cut:])
         raise RevisionNotFound(f"Invalid rev id: {parts[0]}")
 
-    def list_repo_refs(self, repo: Repo) -> dict[str, list[dict[str, str]]]:
-        """Body of `GET /api/{type}s/{id}/refs`."""
+    def list_repo_refs(
+        self, repo: Repo, *, include_pull_requests: bool = False
+    ) -> dict[str, list[dict[str, str]]]:
+        """Body of `GET /api/{type}s/{id}/refs` (`pullRequests` only when asked, as the Hub)."""
         with self.db.read() as conn:
             rows = conn.execute(
                 "SELECT kind, name, commit_id FROM refs WHERE repo_id=? ORDER BY name", (repo.id,)
             ).fetchall()
         refs: dict[str, list[dict[str, str]]] = {"branches": [], "converts": [], "tags": []}
-        for kind, name, commit_id in rows:
-            refs["branches" if kind == "branch" else "tags"].append(
-                {
-                    "name": name,
-                    "ref": f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}",
-                    "targetCommit": commit_id,
-                }
-            )
+        if include_pull_requests:
+            refs["pullRequests"] = []
+        prefixes = {"branch": "heads", "tag": "tags", "pr": "pr"}
+        groups = {"branch": "branches", "tag": "tags", "pr": "pullRequests"}
+        for kind, name, commit_id in sorted(
+            rows, key=lambda r: (r[0], int(r[1]) if r[0] == "pr" else 0, r[1])
+        ):
+            group = refs.get(groups[kind])
+            if group is not None:
+                group.append(
+                    {
+                        "name": name,
+                        "ref": f"refs/{prefixes[kind]}/{name}",
+                        "targetCommit": commit_id,
+                    }
+                )
         return refs
 
     def create_ref(
@@ -512,13 +555,7 @@ class RepoBackend:
 
     def list_repo_commits(self, repo: Repo, revision: str) -> list[CommitRecord]:
         """Commits reachable from `revision`, newest first."""
-        commit: str | None = self.resolve_revision(repo, revision)
-        history = []
-        while commit:
-            record = self.get_commit(repo, commit)
-            history.append(record)
-            commit = record.parent_id
-        return history
+        return self._history(repo, self.resolve_revision(repo, revision))
 
     # -- trees -----------------------------------------------------------------------------
 
@@ -551,6 +588,37 @@ class RepoBackend:
             raise EntryNotFound(f"Entry not found: {path}", commit=commit_id)
         return FileEntry(row[0], row[1], row[2], row[3], bool(row[4]))
 
+    def read_small_file(self, repo: Repo, commit_id: str, path: str) -> str | None:
+        """The text of a small file at the commit (`.gitattributes`, `.gitignore`), if present."""
+        try:
+            entry = self.get_file(repo, commit_id, path)
+        except EntryNotFound:
+            return None
+        if entry.size > _MAX_CONFIG_FILE:
+            return None
+        return self.blobs.path(entry.sha256).read_bytes().decode("utf-8", "replace")
+
+    def last_commit_of(self, repo: Repo, commit_id: str, path: str) -> CommitRecord:
+        """The newest commit up to `commit_id` that changed the file or folder at `path`."""
+
+        def state(commit: str) -> list[tuple[str, str]]:
+            with self.db.read() as conn:
+                rows = conn.execute(
+                    "SELECT path, git_oid FROM files WHERE repo_id=? AND commit_id=? AND "
+                    "(path=? OR substr(path, 1, ?) = ?) ORDER BY path",
+                    (repo.id, commit, path, len(path) + 1, path + "/"),
+                ).fetchall()
+            return [(r[0], r[1]) for r in rows]
+
+        record = self.get_commit(repo, commit_id)
+        current = state(commit_id)
+        while record.parent_id is not None:
+            before = state(record.parent_id)
+            if before != current:
+                return record
+            record = self.get_commit(repo, record.parent_id)
+        return record
+
     # -- LFS objects -----------------------------------------------------------------------
 
     def has_lfs_object(self, repo: Repo, oid: str) -> bool:
@@ -579,36 +647,122 @@ class RepoBackend:
                 (repo.id, oid, size),
             )
 
+    def list_lfs_files(self, repo: Repo) -> list[dict[str, Any]]:
+        """The repo's committed LFS objects, each with a path, ref and time it was pushed with.
+
+        An object is listed under the first commit that holds it, and the first ref (`main`
+        first) whose history contains that commit.
+        """
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT o.oid, o.size, f.path, c.id, c.created_at FROM lfs_objects o "
+                "JOIN files f ON f.repo_id=o.repo_id AND f.sha256=o.oid AND f.lfs=1 "
+                "JOIN commits c ON c.repo_id=f.repo_id AND c.id=f.commit_id "
+                "WHERE o.repo_id=? ORDER BY c.seq, f.path",
+                (repo.id,),
+            ).fetchall()
+            refs = conn.execute(
+                "SELECT kind, name, commit_id FROM refs WHERE repo_id=? "
+                "ORDER BY kind != 'branch', name != 'main', name",
+                (repo.id,),
+            ).fetchall()
+        reachable = [
+            (self._ref_label(kind, name), {c.id for c in self._history(repo, commit_id)})
+            for kind, name, commit_id in refs
+        ]
+        listed: dict[str, dict[str, Any]] = {}
+        for oid, size, path, commit_id, created_at in rows:
+            if oid in listed:
+                continue
+            ref = next((label for label, ids in reachable if commit_id in ids), None)
+            listed[oid] = {
+                "fileOid": oid,
+                "oid": oid,
+                "filename": path,
+                "size": size,
+                "pushedAt": created_at,
+                "ref": ref,
+            }
+        return list(listed.values())
+
+    @staticmethod
+    def _ref_label(kind: str, name: str) -> str:
+        return {"branch": name, "tag": f"refs/tags/{name}", "pr": f"refs/pr/{name}"}[kind]
+
+    def _history(self, repo: Repo, commit_id: str) -> list[CommitRecord]:
+        history = []
+        commit: str | None = commit_id
+        while commit:
+            record = self.get_commit(repo, commit)
+            history.append(record)
+            commit = record.parent_id
+        return history
+
+    def permanently_delete_lfs_files(
+        self, repo: Repo, oids: Sequence[str], *, rewrite_history: bool
+    ) -> None:
+        """Drop LFS objects from the repo; with `rewrite_history`, also every file pointing at one.
+
+        The emulator rewrites the file tables of the commits in place (commit ids are kept), so
+        branches, tags and pull requests all lose the pointers at once.
+        """
+        with self.db.transaction() as conn:
+            for oid in oids:
+                conn.execute("DELETE FROM lfs_objects WHERE repo_id=? AND oid=?", (repo.id, oid))
+                if rewrite_history:
+                    conn.execute(
+                        "DELETE FROM files WHERE repo_id=? AND sha256=? AND lfs=1", (repo.id, oid)
+                    )
+        self.collect_garbage()
+
     # -- commits ---------------------------------------------------------------------------
 
     def create_commit(
         self,
         repo: Repo,
-        branch: str,
+        revision: str,
         operations: Sequence[CommitOperation],
         *,
         title: str,
         message: str,
         parent_commit: str | None,
         caller: TokenSpec | None,
-    ) -> str:
-        """Apply the operations on top of the branch head atomically; returns the new commit id.
+        create_pr: bool = False,
+    ) -> CommitResult:
+        """Apply the operations on top of a branch or pull request ref, atomically.
 
-        A `parent_commit` that is not the head any more is refused (412), so two writers racing
-        on one branch never lose each other's changes silently.
+        `revision` is a branch or `refs/pr/N`. With `create_pr`, it must be a branch: the commit
+        opens the repo's next pull request `refs/pr/N`, based on `parent_commit` if given, else on
+        the branch head. Without it, a `parent_commit` that is not the head any more is refused
+        (412), so two writers racing on one ref never lose each other's changes silently.
         """
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT commit_id FROM refs WHERE repo_id=? AND kind='branch' AND name=?",
-                (repo.id, branch),
-            ).fetchone()
-            if row is None:
-                raise RevisionNotFound(f"Invalid rev id: {branch}")
-            head = str(row[0])
-            if parent_commit is not None and parent_commit != head:
+            ref = self._find_ref(conn, repo, revision)
+            if ref is None:
+                raise RevisionNotFound(f"Invalid rev id: {revision}")
+            kind, name, head = ref
+            pr_num = None
+            if create_pr:
+                if kind != "branch":
+                    raise RevisionNotFound(
+                        f"Invalid rev id: {revision}: a pull request is opened against a branch"
+                    )
+                if parent_commit is not None:
+                    head = self._commit_by_prefix(conn, repo, parent_commit)
+                pr_num = self._next_pr_number(conn, repo)
+                kind, name = "pr", str(pr_num)
+                conn.execute(
+                    "INSERT INTO refs (repo_id, kind, name, commit_id) VALUES (?, 'pr', ?, ?)",
+                    (repo.id, name, head),
+                )
+            elif kind == "tag":
+                raise BadRequest(
+                    f"Cannot commit to tag {name!r}: commit to a branch or a pull request ref"
+                )
+            elif parent_commit is not None and not head.startswith(parent_commit):
                 raise PreconditionFailed(
-                    f"A commit has happened since. Please refresh and try again. "
-                    f"(parent {parent_commit} is not the head {head} of {branch})"
+                    "The branch was updated since you opened this page. Please refresh and try "
+                    f"again. (parent {parent_commit} is not the head {head} of {revision})"
                 )
             files = {
                 r[0]: FileEntry(r[0], r[1], r[2], r[3], bool(r[4]))
@@ -624,10 +778,63 @@ class RepoBackend:
                 conn, repo.id, head, title, message, caller, list(files.values())
             )
             conn.execute(
-                "UPDATE refs SET commit_id=? WHERE repo_id=? AND kind='branch' AND name=?",
-                (commit_id, repo.id, branch),
+                "UPDATE refs SET commit_id=? WHERE repo_id=? AND kind=? AND name=?",
+                (commit_id, repo.id, kind, name),
+            )
+        return CommitResult(commit_id, pr_num)
+
+    def super_squash_history(
+        self, repo: Repo, revision: str, *, message: str, caller: TokenSpec | None
+    ) -> str:
+        """Replace the history of a branch or pull request ref by one commit of its current tree.
+
+        Other refs keep their own history: commits stay reachable from them. Tags cannot be
+        squashed (400), as on the Hub.
+        """
+        with self.db.transaction() as conn:
+            ref = self._find_ref(conn, repo, revision)
+            if ref is None:
+                raise RevisionNotFound(f"Invalid rev id: {revision}")
+            kind, name, head = ref
+            if kind == "tag":
+                raise BadRequest(f"Cannot squash history on tag {name!r}: squash a branch")
+            files = [
+                FileEntry(r[0], r[1], r[2], r[3], bool(r[4]))
+                for r in conn.execute(
+                    "SELECT path, size, git_oid, sha256, lfs FROM files WHERE repo_id=? AND "
+                    "commit_id=?",
+                    (repo.id, head),
+                )
+            ]
+            title, _, body = message.partition("\n")
+            commit_id = self._insert_commit(
+                conn, repo.id, None, title.strip() or message, body.strip(), caller, files
+            )
+            conn.execute(
+                "UPDATE refs SET commit_id=? WHERE repo_id=? AND kind=? AND name=?",
+                (commit_id, repo.id, kind, name),
             )
         return commit_id
+
+    @staticmethod
+    def _commit_by_prefix(conn: Any, repo: Repo, prefix: str) -> str:
+        """The repo's commit whose id starts with `prefix` (the client allows short ids)."""
+        rows = conn.execute(
+            "SELECT id FROM commits WHERE repo_id=? AND substr(id, 1, ?) = ? LIMIT 2",
+            (repo.id, len(prefix), prefix.lower()),
+        ).fetchall()
+        if len(rows) != 1:
+            raise RevisionNotFound(f"Invalid rev id: {prefix}")
+        return str(rows[0][0])
+
+    @staticmethod
+    def _next_pr_number(conn: Any, repo: Repo) -> int:
+        row = conn.execute(
+            "SELECT COALESCE(MAX(CAST(name AS INTEGER)), 0) + 1 FROM refs "
+            "WHERE repo_id=? AND kind='pr'",
+            (repo.id,),
+        ).fetchone()
+        return int(row[0])
 
     def _apply(
         self, conn: Any, repo: Repo, files: dict[str, FileEntry], op: CommitOperation
@@ -653,16 +860,21 @@ class RepoBackend:
             self._check_no_clash(files, op.path)
             pointer = lfs_pointer(op_oid, op_size)
             files[op.path] = FileEntry(op.path, op_size, git_blob_oid(pointer), op_oid, True)
-        elif op.kind == "deletedFile":
-            if files.pop(op.path, None) is None:
-                raise EntryNotFound(f"Cannot delete {op.path}: file not found")
-        elif op.kind == "deletedFolder":
-            prefix = op.path.rstrip("/") + "/"
-            doomed = [p for p in files if p.startswith(prefix)]
+        elif op.kind in ("deletedFile", "deletedFolder"):
+            # As on the Hub, `deletedFile` naming a folder deletes the folder (the client sends
+            # it for `CommitOperationDelete("folder")` without a trailing slash).
+            path = op.path.rstrip("/")
+            if op.kind == "deletedFile" and files.pop(path, None) is not None:
+                return
+            doomed = [p for p in files if p.startswith(path + "/")]
             if not doomed:
-                raise EntryNotFound(f"Cannot delete folder {op.path}: not found")
-            for path in doomed:
-                del files[path]
+                raise EntryNotFound(
+                    f"Cannot delete {op.path}: A file with this name doesn't exist"
+                    if op.kind == "deletedFile"
+                    else f"Cannot delete {op.path}: A folder with this name doesn't exist"
+                )
+            for doomed_path in doomed:
+                del files[doomed_path]
         else:  # pragma: no cover - routers only build the four kinds
             raise BadRequest(f"unknown operation {op.kind!r}")
 
@@ -709,6 +921,18 @@ class RepoBackend:
         return commit_id
 
     # -- rules -----------------------------------------------------------------------------
+
+    @staticmethod
+    def require_contributor(caller: TokenSpec | None, repo: Repo) -> None:
+        """Opening a pull request needs a write token, not write access to the repo itself.
+
+        As on the Hub, anyone signed in with a write token may propose changes to a repo they
+        can see (`create_pr=True` on a foreign repo); the repo's owners decide what to merge.
+        """
+        if caller is None:
+            raise Unauthorized("You must be authenticated to open a pull request")
+        if caller.role is not TokenRole.WRITE:
+            raise Forbidden("Opening a pull request needs a token with write access")
 
     @staticmethod
     def _require_write(caller: TokenSpec | None, namespace: str) -> None:

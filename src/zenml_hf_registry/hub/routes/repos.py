@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from zenml_hf_registry.hub.app import caller_of, external_base, hub_of, realm_of
+from zenml_hf_registry.hub.cards import validate_card
 from zenml_hf_registry.hub.errors import (
     BadRequest,
     Conflict,
@@ -83,9 +85,21 @@ def whoami(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/validate-yaml")
-def validate_yaml(body: JsonBody) -> dict[str, Any]:
-    """Front matter validation: the local Hub accepts what parses (uploads call it for READMEs)."""
-    return {"errors": [], "warnings": []}
+def validate_yaml(body: JsonBody) -> JSONResponse:
+    """Repo card metadata validation: 400 with `errors` refuses the card, `warnings` only warn."""
+    content = body.get("content")
+    if not isinstance(content, str):
+        raise BadRequest("'content' must be the README's text")
+    result = validate_card(content, str(body.get("repoType") or "model"))
+    answer = {
+        "errors": [{"message": m} for m in result.errors],
+        "warnings": [{"message": m} for m in result.warnings],
+    }
+    if result.errors:
+        message = "Invalid metadata in README.md: " + "; ".join(result.errors)
+        header = " ".join(message.split()).encode("ascii", "replace").decode()
+        return JSONResponse(answer, status_code=400, headers={"X-Error-Message": header})
+    return JSONResponse(answer)
 
 
 @router.post("/api/repos/create")
@@ -255,11 +269,15 @@ def repo_info_at(
 
 @router.get("/api/{repo_type}/{namespace}/{name}/refs")
 def list_repo_refs(
-    request: Request, repo_type: str, namespace: str, name: str
+    request: Request,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    include_prs: Annotated[bool, Query()] = False,
 ) -> dict[str, list[dict[str, str]]]:
-    """`HfApi.list_repo_refs`."""
+    """`HfApi.list_repo_refs` (`include_prs=1` adds `pullRequests`)."""
     repo = load_repo(request, repo_type, namespace, name)
-    return hub_of(request).repos.list_repo_refs(repo)
+    return hub_of(request).repos.list_repo_refs(repo, include_pull_requests=include_prs)
 
 
 def _tree_item(entry: FileEntry) -> dict[str, Any]:
@@ -340,6 +358,40 @@ def list_repo_tree(
             items.append(_tree_item(entry))
     page_size = min(limit or hub.settings.tree_page_size, hub.settings.tree_page_size)
     return _paginate(request, items, cursor, page_size)
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/paths-info/{revision:path}")
+async def get_paths_info(
+    request: Request, repo_type: str, namespace: str, name: str, revision: str
+) -> list[dict[str, Any]]:
+    """`HfApi.get_paths_info`: form (or JSON) `paths` and `expand`; missing paths are left out."""
+    hub = hub_of(request)
+    repo = load_repo(request, repo_type, namespace, name)
+    commit_id = hub.repos.resolve_revision(repo, revision)
+    raw = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = json.loads(raw or b"{}")
+        paths = [str(p) for p in body.get("paths") or []]
+        expand = bool(body.get("expand"))
+    else:
+        form = parse_qs(raw.decode(), keep_blank_values=True)
+        paths = form.get("paths", [])
+        expand = (form.get("expand") or ["false"])[-1].lower() in ("1", "true")
+    files = hub.repos.list_files(repo, commit_id)
+    by_path = {f.path: f for f in files}
+    answer: list[dict[str, Any]] = []
+    for path in dict.fromkeys(p.strip("/") for p in paths):
+        if path in by_path:
+            item = _tree_item(by_path[path])
+        elif path and any(f.path.startswith(path + "/") for f in files):
+            item = _folder_item(path, files)
+        else:
+            continue
+        if expand:
+            commit = hub.repos.last_commit_of(repo, commit_id, path)
+            item["lastCommit"] = {"id": commit.id, "title": commit.title, "date": commit.created_at}
+        answer.append(item)
+    return answer
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/commits/{revision:path}")

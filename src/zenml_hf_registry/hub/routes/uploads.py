@@ -30,8 +30,9 @@ from zenml_hf_registry.hub.errors import (
     RevisionNotFound,
     UnprocessableEntity,
 )
+from zenml_hf_registry.hub.gitpatterns import GitAttributes, GitIgnore
 from zenml_hf_registry.hub.repos import CommitOperation, Repo, validate_path
-from zenml_hf_registry.hub.routes.repos import load_repo
+from zenml_hf_registry.hub.routes.repos import load_repo, repo_url
 from zenml_hf_registry.hub.storage import git_blob_oid
 
 __all__ = ["TicketSigner", "router"]
@@ -94,7 +95,7 @@ def preupload(
 ) -> dict[str, Any]:
     """Decide per file: regular (inline in the commit) or LFS; report the current oid if any."""
     hub = hub_of(request)
-    repo = load_repo(request, repo_type, namespace, name, write=True)
+    repo = _load_for_commit(request, repo_type, namespace, name)
     try:
         commit_id: str | None = hub.repos.resolve_revision(repo, revision)
     except RevisionNotFound:
@@ -103,6 +104,17 @@ def preupload(
     files = body.get("files")
     if not isinstance(files, list):
         raise BadRequest("'files' must be a list")
+    # LFS is decided by the repo's `.gitattributes` first, then by size and content; ignored
+    # files follow the `.gitignore` sent along (`gitIgnore`), else the repo's own.
+    attributes = GitAttributes(
+        (hub.repos.read_small_file(repo, commit_id, ".gitattributes") or "") if commit_id else ""
+    )
+    gitignore_text = body.get("gitIgnore")
+    if not isinstance(gitignore_text, str):
+        gitignore_text = (
+            hub.repos.read_small_file(repo, commit_id, ".gitignore") if commit_id else None
+        )
+    gitignore = GitIgnore(gitignore_text or "")
     answer = []
     for item in files:
         path = validate_path(str(item.get("path", "")))
@@ -116,13 +128,15 @@ def preupload(
         except binascii.Error as exc:
             raise BadRequest(f"'sample' of {path} is not base64") from exc
         lfs = size > 0 and (
-            size >= hub.settings.lfs_threshold or _is_binary(sample[:_SAMPLE_BYTES])
+            attributes.is_lfs(path)
+            or size >= hub.settings.lfs_threshold
+            or _is_binary(sample[:_SAMPLE_BYTES])
         )
         current = existing.get(path)
         entry: dict[str, Any] = {
             "path": path,
             "uploadMode": "lfs" if lfs else "regular",
-            "shouldIgnore": False,
+            "shouldIgnore": gitignore.ignores(path),
         }
         if current is not None:
             # The client compares this with its local oid to skip unchanged files:
@@ -164,7 +178,12 @@ def _batch(
     operation = body.get("operation")
     if operation not in ("upload", "download"):
         raise BadRequest(f"unknown LFS operation {operation!r}")
-    repo = load_repo(request, plural, namespace, name, write=operation == "upload")
+    # An upload that names no ref may be for a pull request, which a contributor without write
+    # access to the repo may open (the client leaves the ref out for `create_pr`).
+    uploads_to_ref = operation == "upload" and body.get("ref") is not None
+    repo = load_repo(request, plural, namespace, name, write=uploads_to_ref)
+    if operation == "upload" and not uploads_to_ref:
+        hub.repos.require_contributor(caller_of(request), repo)
     transfers = body.get("transfers") or ["basic"]
     use_multipart = "multipart" in transfers
     base = external_base(request)
@@ -244,7 +263,9 @@ def _verify(
     request: Request, plural: str, namespace: str, name: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     hub = hub_of(request)
-    repo = load_repo(request, plural, namespace, name, write=True)
+    # Verify follows an upload, which a pull request's contributor may make (see `_batch`).
+    repo = load_repo(request, plural, namespace, name)
+    hub.repos.require_contributor(caller_of(request), repo)
     oid, size = str(body.get("oid", "")), body.get("size")
     if not hub.repos.has_lfs_object(repo, oid):
         raise UnprocessableEntity(f"LFS object {oid} was not uploaded")
@@ -358,15 +379,62 @@ def xet_not_supported(repo_type: str, namespace: str, name: str, revision: str) 
     return JSONResponse({"error": message}, status_code=501, headers={"X-Error-Message": message})
 
 
+@router.post("/api/{repo_type}/{namespace}/{name}/super-squash/{revision:path}")
+def super_squash_history(
+    request: Request,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+) -> dict[str, Any]:
+    """`HfApi.super_squash_history`: the ref's history becomes one commit of its current tree."""
+    hub = hub_of(request)
+    repo = load_repo(request, repo_type, namespace, name, write=True)
+    message = str((body or {}).get("message") or f"Super-squash branch '{revision}'")
+    commit_id = hub.repos.super_squash_history(
+        repo, revision, message=message, caller=caller_of(request)
+    )
+    return {"commitOid": commit_id}
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/lfs-files")
+def list_lfs_files(request: Request, repo_type: str, namespace: str, name: str) -> JSONResponse:
+    """`HfApi.list_lfs_files`: the repo's LFS objects (what its storage is made of)."""
+    repo = load_repo(request, repo_type, namespace, name, write=True)
+    return JSONResponse(hub_of(request).repos.list_lfs_files(repo))
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/lfs-files/batch")
+def permanently_delete_lfs_files(
+    request: Request,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """`HfApi.permanently_delete_lfs_files`: `{deletions: {sha: [...], rewriteHistory}}`."""
+    repo = load_repo(request, repo_type, namespace, name, write=True)
+    deletions = body.get("deletions")
+    if not isinstance(deletions, dict):
+        raise BadRequest("'deletions' must be an object {sha, rewriteHistory}")
+    shas = deletions.get("sha")
+    if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
+        raise BadRequest("'deletions.sha' must be a list of LFS object ids")
+    hub_of(request).repos.permanently_delete_lfs_files(
+        repo, shas, rewrite_history=bool(deletions.get("rewriteHistory", True))
+    )
+    return {}
+
+
 @router.post("/api/{repo_type}/{namespace}/{name}/commit/{revision:path}")
 async def create_commit(
     request: Request, repo_type: str, namespace: str, name: str, revision: str
 ) -> dict[str, Any]:
     """NDJSON commit: a header line, then file / lfsFile / deletedFile / deletedFolder lines."""
     hub = hub_of(request)
-    repo = load_repo(request, repo_type, namespace, name, write=True)
-    if request.query_params.get("create_pr"):
-        raise BadRequest("pull requests are not supported by the local Hub")
+    repo = _load_for_commit(request, repo_type, namespace, name)
+    create_pr = _flag(request.query_params.get("create_pr"))
     header: dict[str, Any] | None = None
     operations: list[CommitOperation] = []
     received = 0
@@ -384,7 +452,9 @@ async def create_commit(
         if key == "header":
             header = value
             return
-        path = validate_path(str(value.get("path", "")))
+        raw_path = str(value.get("path", ""))
+        # A folder deletion may name the folder with its trailing slash ("folder/").
+        path = validate_path(raw_path.rstrip("/") if key == "deletedFolder" else raw_path)
         if key == "file":
             if value.get("encoding", "base64") != "base64":
                 raise BadRequest(f"unsupported encoding for {path}")
@@ -426,7 +496,7 @@ async def create_commit(
     summary = str(header.get("summary") or "").strip()
     if not summary:
         raise BadRequest("commit summary is empty")
-    commit_id = hub.repos.create_commit(
+    result = hub.repos.create_commit(
         repo,
         revision,
         operations,
@@ -434,12 +504,31 @@ async def create_commit(
         message=str(header.get("description") or ""),
         parent_commit=header.get("parentCommit"),
         caller=caller_of(request),
+        create_pr=create_pr,
     )
-    hub.on_commit(repo, commit_id)
-    base = external_base(request)
-    return {
+    if result.pr_num is None and not revision.startswith("refs/pr/"):
+        hub.on_commit(repo, result.commit_id)  # a pull request neither rebuilds nor publishes
+    url = repo_url(request, repo)
+    answer: dict[str, Any] = {
         "success": True,
-        "commitOid": commit_id,
-        "commitUrl": f"{base}/{repo.type.url_prefix}{repo.repo_id}/commit/{commit_id}",
-        "pullRequestUrl": None,
+        "commitOid": result.commit_id,
+        "commitUrl": f"{url}/commit/{result.commit_id}",
+        "hookOutput": "",
     }
+    if result.pr_num is not None:
+        answer["pullRequestUrl"] = f"{url}/discussions/{result.pr_num}"
+    return answer
+
+
+def _load_for_commit(request: Request, repo_type: str, namespace: str, name: str) -> Repo:
+    """The repo a preupload or commit targets: write access, or a contributor for `create_pr`."""
+    if not _flag(request.query_params.get("create_pr")):
+        return load_repo(request, repo_type, namespace, name, write=True)
+    repo = load_repo(request, repo_type, namespace, name)
+    hub_of(request).repos.require_contributor(caller_of(request), repo)
+    return repo
+
+
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter as the Hub reads it: `1` or `true`."""
+    return value is not None and value.lower() in ("1", "true")
