@@ -59,10 +59,6 @@ def get(url: str) -> Any:
         return json.load(response)
 
 
-def post(url: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=30)
-
-
 class Cli:
     def __init__(self, root: Path, hub_url: str) -> None:
         (root / "home").mkdir(parents=True)
@@ -92,11 +88,11 @@ class Cli:
 def phase(hub: LocalHub, cli: Cli, name: str, *args: str) -> dict[str, Any]:
     # The benchmark's own reads of the Hub stay outside the window the stats cover.
     spaces_before = {s["id"]: counters(hub, s["id"]) for s in get(f"{hub.url}/api/spaces")}
-    post(f"{hub.url}/_emulator/stats/reset")
+    hub.control.reset_stats()
     started = time.perf_counter()
     code, output = cli(*args, check=False)
     elapsed = time.perf_counter() - started
-    stats = get(f"{hub.url}/_emulator/stats")
+    stats = hub.control.stats()
     requests = {k: v for k, v in stats["requests"].items() if "/_emulator/" not in k}
     builds = restarts = 0
     stages = {}
@@ -124,7 +120,7 @@ def phase(hub: LocalHub, cli: Cli, name: str, *args: str) -> dict[str, Any]:
 
 
 def counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
-    return dict(get(f"{hub.url}/_emulator/spaces/{space_id}"))
+    return hub.control.space(space_id)
 
 
 TRANSIENT = {"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"}

@@ -122,14 +122,14 @@ def invoke(cli: Cli, name: str) -> str:
 def phase(
     hub: LocalHub, cli: Cli, label: str, name: str, args: list[str], space_id: str | None
 ) -> tuple[dict[str, Any], str]:
-    before = get(f"{hub.url}/_emulator/spaces/{space_id}") if space_id else None
+    before = hub.control.space(space_id) if space_id else None
     started = time.perf_counter()
     lines = cli(*args)
     seconds = time.perf_counter() - started
     if os.environ.get("BENCH_VERBOSE"):
         print("\n".join(f"{t:7.2f} {line}" for t, line in lines), flush=True)
     space_id = space_id or space_id_of(cli, name)
-    after = get(f"{hub.url}/_emulator/spaces/{space_id}")
+    after = hub.control.space(space_id)
     builds = after["builds"] - (before["builds"] if before else 0)
     return {
         "phase": label,

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +105,9 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
     return elapsed, peak / MiB, output
 
 
-def stats(url: str) -> dict[str, Any]:
+def stats(hub: LocalHub) -> dict[str, Any]:
     """The server's counters, without the benchmark's own calls to the emulator's endpoints."""
-    with urllib.request.urlopen(f"{url}/_emulator/stats", timeout=30) as response:
-        counters = dict(json.load(response))
+    counters = hub.control.stats()
     counters["total_requests"] = sum(
         n for route, n in counters["requests"].items() if "/_emulator/" not in route
     )
@@ -199,9 +197,9 @@ def main() -> None:
                         ours_times.append(seconds)
                         ours_rss.append(rss)
                         if not republish:
-                            before_registry, before_source = stats(registry.url), stats(source.url)
+                            before_registry, before_source = stats(registry), stats(source)
                             again, again_rss, output = run_measured(command, {**env, **secrets})
-                            after_registry, after_source = stats(registry.url), stats(source.url)
+                            after_registry, after_source = stats(registry), stats(source)
                             assert (
                                 json.loads(output[output.index("{") :])["sha256"]
                                 == (record["sha256"])

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-import urllib.request
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -34,6 +33,8 @@ from typing import Any, Protocol
 import huggingface_hub
 import pytest
 from huggingface_hub import HfApi, RepoUrl, constants
+
+from zenml_hf_registry.hub.control import ControlClient
 
 HERE = Path(__file__).resolve().parent
 # `production` tests that upstream runs by replaying recorded huggingface.co answers (VCR): the
@@ -46,7 +47,7 @@ OUT_OF_SCOPE_FILE = HERE / "out_of_scope.toml"
 # -- the local Hub this process talks to ---------------------------------------------------
 
 
-def _start_hub() -> tuple[str, subprocess.Popen[str]]:
+def _start_hub() -> tuple[str, str, subprocess.Popen[str]]:
     tests_dir = Path(os.environ["ZHR_CONFORMANCE_TESTS_DIR"])
     constants_file = tests_dir / "testing_constants.py"
     data_dir = Path(tempfile.mkdtemp(prefix="zhr-conformance-hub-"))
@@ -61,11 +62,12 @@ def _start_hub() -> tuple[str, subprocess.Popen[str]]:
     )
     assert process.stdout is not None
     url = process.stdout.readline().strip()
-    if not url.startswith("http"):
+    admin_token = process.stdout.readline().strip()
+    if not url.startswith("http") or not admin_token:
         process.kill()
         raise RuntimeError("the local Hub for the conformance run did not start")
     atexit.register(_stop_hub, process)
-    return url, process
+    return url, admin_token, process
 
 
 def _stop_hub(process: subprocess.Popen[str]) -> None:
@@ -89,7 +91,7 @@ def _point_constants_at(url: str) -> None:
     testing_constants.ENDPOINT_PRODUCTION = url
 
 
-ENDPOINT, _HUB_PROCESS = _start_hub()
+ENDPOINT, _ADMIN_TOKEN, _HUB_PROCESS = _start_hub()
 _point_constants_at(ENDPOINT)
 from tests.testing_constants import TOKEN  # noqa: E402
 from tests.testing_utils import repo_name  # noqa: E402
@@ -97,12 +99,7 @@ from tests.testing_utils import repo_name  # noqa: E402
 
 def _hub_requests() -> int:
     """Requests the Hub has answered, the control plane's own excluded."""
-    request = urllib.request.Request(f"{ENDPOINT}/_emulator/stats")
-    admin = os.environ.get("ZHR_CONFORMANCE_ADMIN_TOKEN")
-    if admin:
-        request.add_header("Authorization", f"Bearer {admin}")
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        stats = json.load(reply)
+    stats = ControlClient(ENDPOINT, _ADMIN_TOKEN).stats()
     return sum(n for route, n in stats["requests"].items() if "/_emulator" not in route)
 
 

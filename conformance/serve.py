@@ -2,7 +2,8 @@
 
 The tests patch sockets, environment variables and huggingface_hub's constants, so the Hub they
 talk to runs in a separate process: `python -m conformance.serve DATA_DIR CONSTANTS_FILE` prints
-the endpoint on its first line of output, then serves until stdin closes or it is killed.
+the endpoint and the control plane's admin token on its first two lines of output, then serves
+until stdin closes or it is killed.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def main() -> None:
     with LocalHub(upstream_settings(data_dir, constants_file)) as hub:
         seed(hub.url)
         print(hub.url, flush=True)
+        print(hub.admin_token, flush=True)
         done = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
         done.wait()

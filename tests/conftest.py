@@ -33,7 +33,6 @@ os.environ.update(
 (_ISOLATED_ROOT / "home").mkdir(parents=True, exist_ok=True)
 
 
-import json  # noqa: E402
 import urllib.request  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -131,29 +130,24 @@ def api(hub: LocalHub, hub_tokens: HubTokens) -> HfApi:
 
 
 def hub_stats(hub: LocalHub) -> dict[str, Any]:
-    """The emulator's request counters."""
-    with urllib.request.urlopen(f"{hub.url}/_emulator/stats", timeout=10) as response:
-        stats: dict[str, Any] = json.load(response)
-    return stats
+    """The emulator's request counters (through its control plane, with the admin token)."""
+    return hub.control.stats()
 
 
 def space_counters(hub: LocalHub, space_id: str) -> dict[str, Any]:
     """A Space's builds, restarts, stage and timings, as the emulator counts them."""
-    with urllib.request.urlopen(f"{hub.url}/_emulator/spaces/{space_id}", timeout=10) as reply:
-        counters: dict[str, Any] = json.load(reply)
-    return counters
+    return hub.control.space(space_id)
 
 
 def hub_faults(hub: LocalHub, verb: str = "GET", **rule: Any) -> Any:
     """The emulator's fault rules: POST arms `rule`, DELETE disarms all, GET reads them."""
-    request = urllib.request.Request(
-        f"{hub.url}/_emulator/faults",
-        data=json.dumps(rule).encode() if rule else None,
-        method=verb,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response) if verb == "GET" else None
+    if verb == "POST":
+        hub.control.add_fault(**rule)
+        return None
+    if verb == "DELETE":
+        hub.control.clear_faults()
+        return None
+    return hub.control.faults()
 
 
 @pytest.fixture

@@ -64,8 +64,8 @@ def test_upload_then_snapshot_download_is_byte_identical(
     assert len(commit.oid) == 40
     assert commit.commit_url.startswith(hub.url)
     stats = hub_stats(hub)["requests"]
-    assert stats.get("PUT /_emulator/lfs/{ticket}/part/{number}", 0) >= 3  # multipart used
-    assert stats.get("PUT /_emulator/lfs/{ticket}", 0) >= 1  # basic transfer used
+    assert stats.get("PUT /_lfs/{ticket}/part/{number}", 0) >= 3  # multipart used
+    assert stats.get("PUT /_lfs/{ticket}", 0) >= 1  # basic transfer used
 
     tree = {e.path: e for e in api.list_repo_tree("acme/roundtrip", recursive=True)}
     assert tree["big.safetensors"].lfs is not None

@@ -308,13 +308,7 @@ def test_fault_injection_and_forced_stages(api: HfApi, space_hub: LocalHub) -> N
     assert injected.value.response.status_code == 503
     assert api.get_space_runtime("acme/faulty").stage == "NO_APP_FILE"  # spent after one use
 
-    forced = urllib.request.Request(
-        f"{space_hub.url}/_emulator/spaces/acme/faulty/stage",
-        data=json.dumps({"stage": "PAUSED"}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api.token}"},
-    )
-    urllib.request.urlopen(forced, timeout=10).close()
+    space_hub.control.force_stage("acme/faulty", "PAUSED")
     assert api.get_space_runtime("acme/faulty").stage == "PAUSED"
 
 

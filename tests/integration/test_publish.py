@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -63,10 +62,6 @@ class Setup:
             registry=self.registry,
             cache_dir=cache_dir,
         )
-
-
-def fingerprint(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 @pytest.fixture
@@ -135,12 +130,13 @@ def test_publish_pins_the_commit_and_verifies_checksums(setup: Setup, tmp_path: 
     assert record.visibility == "private"
 
     # Each token went only to its own host.
-    source_seen = hub_stats(setup.source)["token_fingerprints"]
-    registry_seen = hub_stats(setup.registry_hub)["token_fingerprints"]
-    assert fingerprint(setup.source_target.token or "") in source_seen
-    assert fingerprint(REGISTRY_WRITE.token) in registry_seen
-    assert fingerprint(setup.source_target.token or "") not in registry_seen
-    assert fingerprint(REGISTRY_WRITE.token) not in source_seen
+    source, registry = setup.source.control, setup.registry_hub.control
+    source_seen = source.stats()["token_fingerprints"]
+    registry_seen = registry.stats()["token_fingerprints"]
+    assert source.fingerprint(setup.source_target.token or "") in source_seen
+    assert registry.fingerprint(REGISTRY_WRITE.token) in registry_seen
+    assert registry.fingerprint(setup.source_target.token or "") not in registry_seen
+    assert source.fingerprint(REGISTRY_WRITE.token) not in source_seen
 
 
 def api_requests(stats: dict[str, Any]) -> Counter[str]:
@@ -372,9 +368,7 @@ def test_a_failed_commit_publishes_nothing_and_the_retry_resumes(
 
 
 def test_a_connection_dropped_during_an_lfs_upload_is_retried(setup: Setup, tmp_path: Path) -> None:
-    hub_faults(
-        setup.registry_hub, "POST", method="PUT", path=r"/_emulator/lfs/", action="drop", times=1
-    )
+    hub_faults(setup.registry_hub, "POST", method="PUT", path="/_lfs/", action="drop", times=1)
     record = setup.publish(tmp_path / "cache")
     assert record.size > 3 * MiB
     assert len(list_packages(setup.registry)) == 1

@@ -100,9 +100,7 @@ def test_deploys_cost_one_build_then_nothing_then_exactly_what_changed(
 
     # Unchanged redeploy, even with ZenML's fresh API token: no call that changes anything.
     same = spec(secrets={**first.secrets, "ZENML_STORE_API_TOKEN": "token-2"})
-    urllib.request.urlopen(
-        urllib.request.Request(f"{space_hub.url}/_emulator/stats/reset", method="POST"), timeout=10
-    )
+    space_hub.control.reset_stats()
     plan = deploy(operator, same, digests, salt)
     assert plan.is_empty, plan.summary()
     # Observing costs three reads: the info (runtime and blob ids in it), variables, secrets.

@@ -9,11 +9,9 @@ notes the realm, and every URL the server hands out keeps the prefix.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
-import threading
+import secrets
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,8 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zenml_hf_registry.hub.control import HubStats
 from zenml_hf_registry.hub.errors import HubError
-from zenml_hf_registry.hub.faults import FaultRule, Faults
+from zenml_hf_registry.hub.faults import Faults
 from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoBackend
 from zenml_hf_registry.hub.settings import HubSettings, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database
@@ -44,52 +43,7 @@ DownloadListener = Callable[[Repo, str, FileEntry], None]
 _PREFIX_RE = re.compile(
     r"^/(?P<org>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<registry>[A-Za-z0-9][A-Za-z0-9_.-]*)/huggingface(?=/|$)"
 )
-_RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator"}
-
-
-def token_fingerprint(token: str) -> str:
-    """A non-reversible short id of a token, for request statistics."""
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-@dataclass
-class HubStats:
-    """Requests and request-body bytes per route, for tests and benchmarks (`/_emulator/stats`)."""
-
-    requests: Counter[str] = field(default_factory=Counter)
-    request_bytes: Counter[str] = field(default_factory=Counter)
-    # sha256[:16] of each bearer token seen: lets tests check which credentials reached this
-    # server without the server ever recording a token.
-    token_fingerprints: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, route: str, body_bytes: int, token: str | None) -> None:
-        """Count one finished request."""
-        with self.lock:
-            self.requests[route] += 1
-            self.request_bytes[route] += body_bytes
-            if token:
-                self.token_fingerprints[token_fingerprint(token)] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready copy."""
-        with self.lock:
-            return {
-                "requests": dict(self.requests),
-                "request_bytes": dict(self.request_bytes),
-                "total_requests": sum(self.requests.values()),
-                "token_fingerprints": dict(self.token_fingerprints),
-                "lfs_upload_bytes": sum(
-                    v for k, v in self.request_bytes.items() if "/_emulator/lfs/" in k
-                ),
-            }
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        with self.lock:
-            self.requests.clear()
-            self.request_bytes.clear()
-            self.token_fingerprints.clear()
+_RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator", "_lfs"}
 
 
 @dataclass
@@ -103,6 +57,7 @@ class Hub:
     tickets: TicketSigner
     spaces: SpaceManager
     packages: PackageBackend
+    admin_token: str = field(default_factory=lambda: "hub_admin_" + secrets.token_urlsafe(24))
     stats: HubStats = field(default_factory=HubStats)
     faults: Faults = field(default_factory=Faults)
     commit_listeners: list[CommitListener] = field(default_factory=list)
@@ -244,6 +199,7 @@ def _error_response(exc: HubError) -> JSONResponse:
 
 def create_app(settings: HubSettings) -> FastAPI:
     """Build the app for these settings; state lives under `settings.data_dir`."""
+    from zenml_hf_registry.hub import control
     from zenml_hf_registry.hub.registry import PackageBackend
     from zenml_hf_registry.hub.routes import downloads, registry, repos, spaces, uploads
     from zenml_hf_registry.hub.spaces.manager import SpaceManager
@@ -271,6 +227,8 @@ def create_app(settings: HubSettings) -> FastAPI:
         spaces=SpaceManager(settings, repo_backend, blobs, runtime),
         packages=PackageBackend(db, blobs, repo_backend, settings.registries),
     )
+    if settings.admin_token:
+        hub.admin_token = settings.admin_token
     hub.commit_listeners.extend([hub.spaces.on_commit, hub.packages.on_commit])
     hub.download_listeners.append(hub.packages.on_download)
 
@@ -312,29 +270,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.include_router(downloads.router)
     app.include_router(spaces.router)
     app.include_router(registry.router)
-
-    @app.get("/_emulator/stats", include_in_schema=False)
-    def stats() -> dict[str, Any]:
-        return hub.stats.snapshot()
-
-    @app.post("/_emulator/stats/reset", include_in_schema=False)
-    def reset_stats() -> dict[str, Any]:
-        hub.stats.reset()
-        return {}
-
-    @app.post("/_emulator/faults", include_in_schema=False)
-    def add_fault(rule: FaultRule) -> dict[str, Any]:
-        hub.faults.add(rule)
-        return {"pending": hub.faults.pending()}
-
-    @app.get("/_emulator/faults", include_in_schema=False)
-    def list_faults() -> dict[str, Any]:
-        return {"pending": hub.faults.pending(), "fired": hub.faults.fired}
-
-    @app.delete("/_emulator/faults", include_in_schema=False)
-    def clear_faults() -> dict[str, Any]:
-        hub.faults.clear()
-        return {"pending": []}
+    app.include_router(control.router)
 
     app.add_middleware(_PrefixAndRequestId, stats=hub.stats, faults=hub.faults)
     return app

@@ -9,12 +9,12 @@ through a response.
 
 from __future__ import annotations
 
-import re
+import fnmatch
 import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 __all__ = ["FaultRule", "Faults"]
 
@@ -23,26 +23,26 @@ class FaultRule(BaseModel):
     """One rule; `times` requests are affected, then it is spent."""
 
     method: str = Field(default="*", description="HTTP method, or * for any.")
-    path: str = Field(description="Regular expression searched in the request path.")
+    path: str = Field(
+        max_length=500,
+        description="A glob (`*`, `?`, `[...]`) matching the whole request path, or without "
+        "wildcards a literal text found in it. Never a regular expression: matching is linear.",
+    )
     times: int = Field(default=1, ge=1, le=10_000)
     action: Literal["status", "status_after", "delay", "drop"] = "status"
     status: int = Field(default=503, ge=400, le=599)
     delay: float = Field(default=0.0, ge=0, le=120, description="Seconds to wait first.")
 
-    @field_validator("path")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from exc
-        return value
+    def matches(self, path: str) -> bool:
+        """Whether this rule's pattern matches the request path."""
+        if any(c in self.path for c in "*?["):
+            return fnmatch.fnmatchcase(path, self.path)
+        return self.path in path
 
 
 @dataclass
 class _Armed:
     rule: FaultRule
-    pattern: re.Pattern[str]
     left: int
 
 
@@ -57,7 +57,7 @@ class Faults:
     def add(self, rule: FaultRule) -> None:
         """Arm a rule."""
         with self._lock:
-            self._rules.append(_Armed(rule, re.compile(rule.path), rule.times))
+            self._rules.append(_Armed(rule, rule.times))
 
     def clear(self) -> None:
         """Disarm every rule."""
@@ -73,7 +73,7 @@ class Faults:
                 if (
                     armed.left > 0
                     and armed.rule.method in ("*", method.upper())
-                    and armed.pattern.search(path)
+                    and armed.rule.matches(path)
                 ):
                     armed.left -= 1
                     self.fired += 1

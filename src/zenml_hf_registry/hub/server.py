@@ -11,6 +11,7 @@ from types import TracebackType
 import uvicorn
 
 from zenml_hf_registry.hub.app import create_app
+from zenml_hf_registry.hub.control import ControlClient
 from zenml_hf_registry.hub.settings import HubSettings, load_or_create_dev_token
 
 __all__ = ["LocalHub", "serve_forever"]
@@ -49,6 +50,17 @@ class LocalHub:
         if self._socket is None:
             raise RuntimeError("the local Hub is not started")
         return int(self._socket.getsockname()[1])
+
+    @property
+    def admin_token(self) -> str:
+        """The control plane's bearer token (`/_emulator/*`)."""
+        token: str = self.app.state.hub.admin_token
+        return token
+
+    @property
+    def control(self) -> ControlClient:
+        """A client of this server's control plane (stats, faults, Space counters)."""
+        return ControlClient(self.url, self.admin_token)
 
     @property
     def url(self) -> str:
@@ -117,12 +129,12 @@ def serve_forever(
     url = f"http://{host}:{sock.getsockname()[1]}"
     echo(f"Local Hub serving {settings.data_dir} at {url}")
     echo(f"  HF_ENDPOINT={url}")
+    app = create_app(settings)
     for spec in settings.tokens:
         # The operator asked for this server's tokens; the dev token is printed once, here only.
         echo(f"  token for {spec.user} ({spec.role.value}): {spec.token}")
+    echo(f"  control plane (/_emulator) admin token: {app.state.hub.admin_token}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         echo(f"  warning: listening on {host}; anyone who can reach it can read public repos")
-    config = uvicorn.Config(
-        create_app(settings), log_level="info", lifespan="on", date_header=False
-    )
+    config = uvicorn.Config(app, log_level="info", lifespan="on", date_header=False)
     uvicorn.Server(config).run(sockets=[sock])

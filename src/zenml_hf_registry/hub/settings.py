@@ -109,6 +109,13 @@ class HubSettings(BaseModel):
     """Everything a local Hub needs to start; `create_app(settings)` takes nothing else."""
 
     data_dir: Path = Field(description="Blobs, the metadata database and temporary uploads.")
+    admin_token: str | None = Field(
+        default=None,
+        min_length=16,
+        repr=False,
+        description="Bearer token of the control plane (`/_emulator/*`); a random one per "
+        "start when not given.",
+    )
     tokens: tuple[TokenSpec, ...] = Field(
         default=(), description="Accepted tokens; none means only anonymous reads of public repos."
     )

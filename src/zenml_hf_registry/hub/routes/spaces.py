@@ -1,6 +1,6 @@
 """Space routes: runtime, hardware, sleep time, pause/restart, storage, secrets, variables, logs.
 
-Plus the emulator-only `/_emulator/spaces/...` routes: build/restart counters and forcing a stage.
+The emulator's own Space counters and forced stages are control-plane routes (`control.py`).
 """
 
 from __future__ import annotations
@@ -198,20 +198,3 @@ async def space_logs(
 
 def _event(text: str, timestamp: str) -> bytes:
     return b"data: " + json.dumps({"data": text, "timestamp": timestamp}).encode() + b"\n\n"
-
-
-@router.get("/_emulator/spaces/{namespace}/{name}", include_in_schema=False)
-def space_counters(request: Request, namespace: str, name: str) -> dict[str, Any]:
-    """Emulator-only: builds and restarts so far, stage, app URL."""
-    repo = _space(request, namespace, name)
-    return hub_of(request).spaces.counters(repo)
-
-
-@router.post("/_emulator/spaces/{namespace}/{name}/stage", include_in_schema=False)
-def force_space_stage(
-    request: Request, namespace: str, name: str, body: JsonBody
-) -> dict[str, Any]:
-    """Emulator-only fault injection: report `{stage, errorMessage?}` from now on."""
-    repo = _space(request, namespace, name, write=True)
-    hub_of(request).spaces.force_stage(repo, str(body.get("stage")), body.get("errorMessage"))
-    return _runtime(request, repo)

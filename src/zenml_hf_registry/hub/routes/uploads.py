@@ -229,10 +229,10 @@ def _batch(
             parts = -(-size // chunk)
             header: dict[str, str] = {"chunk_size": str(chunk)}
             for number in range(1, parts + 1):
-                header[str(number)] = f"{base}/_emulator/lfs/{ticket}/part/{number}"
-            upload = {"href": f"{base}/_emulator/lfs/{ticket}/complete", "header": header}
+                header[str(number)] = f"{base}/_lfs/{ticket}/part/{number}"
+            upload = {"href": f"{base}/_lfs/{ticket}/complete", "header": header}
         else:
-            upload = {"href": f"{base}/_emulator/lfs/{ticket}"}
+            upload = {"href": f"{base}/_lfs/{ticket}"}
         objects.append(
             {
                 "oid": oid,
@@ -255,7 +255,7 @@ def _download_action(hub: Hub, repo: Repo, base: str, oid: str, size: int) -> di
             "size": size,
             "error": {"code": 404, "message": "Object does not exist"},
         }
-    href = f"{base}/_emulator/lfs/{_signer(hub).sign(repo, oid, size)}/content"
+    href = f"{base}/_lfs/{_signer(hub).sign(repo, oid, size)}/content"
     return {"oid": oid, "size": size, "actions": {"download": {"href": href}}}
 
 
@@ -285,7 +285,7 @@ def _repo_for_ticket(hub: Hub, ticket: str) -> tuple[Repo, str, int]:
     return repo, oid, size
 
 
-@router.put("/_emulator/lfs/{ticket}")
+@router.put("/_lfs/{ticket}")
 async def upload_object(request: Request, ticket: str) -> Response:
     """Basic transfer: the whole object in one PUT, streamed to disk and checked."""
     hub = hub_of(request)
@@ -304,7 +304,7 @@ def _parts_dir(hub: Hub, ticket: str) -> Path:
     return hub.settings.data_dir / "multipart" / f"{oid}-{key}"
 
 
-@router.put("/_emulator/lfs/{ticket}/part/{number}")
+@router.put("/_lfs/{ticket}/part/{number}")
 async def upload_part(request: Request, ticket: str, number: int) -> Response:
     """Multipart transfer: one part, answered with its ETag (md5, as S3)."""
     hub = hub_of(request)
@@ -335,7 +335,7 @@ async def upload_part(request: Request, ticket: str, number: int) -> Response:
     return Response(status_code=200, headers={"ETag": etag})
 
 
-@router.post("/_emulator/lfs/{ticket}/complete")
+@router.post("/_lfs/{ticket}/complete")
 def complete_multipart(
     request: Request, ticket: str, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
@@ -362,7 +362,7 @@ def complete_multipart(
     return {"success": True}
 
 
-@router.get("/_emulator/lfs/{ticket}/content")
+@router.get("/_lfs/{ticket}/content")
 def download_object(request: Request, ticket: str) -> Response:
     """git-lfs download action target."""
     hub = hub_of(request)
