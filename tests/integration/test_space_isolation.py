@@ -168,3 +168,110 @@ def test_without_a_sandbox_a_space_still_gets_a_clean_environment(
     assert report["secret"] == "secret-of-acme/plain"
     assert set(report["env"]) >= {"PORT", "SPACE_ID", "PATH", "HOME", "API_KEY"}
     assert sys.executable  # the app ran with the Hub's interpreter
+
+
+ECHO = """\
+import http.server, json, os
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"space": os.environ["SPACE_ID"],
+                           "authorization": self.headers.get("Authorization")}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_POST = do_GET
+http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+IDLE = "import time\nwhile True:\n    time.sleep(1)\n"
+
+
+def _push(api: HfApi, repo_id: str, app: str, readme: bytes = README, **create: Any) -> None:
+    api.create_repo(repo_id, repo_type="space", space_sdk="docker", **create)
+    api.create_commit(
+        repo_id,
+        [
+            CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=readme),
+            CommitOperationAdd(path_in_repo="Dockerfile", path_or_fileobj=DOCKERFILE),
+            CommitOperationAdd(path_in_repo="app.py", path_or_fileobj=app.encode()),
+        ],
+        commit_message="app",
+        repo_type="space",
+    )
+
+
+def _get(url: str, token: str | None = None, data: bytes | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, json.load(reply)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _wait(api: HfApi, repo_id: str, *stages: str) -> str:
+    deadline = time.monotonic() + 60
+    while (stage := str(api.get_space_runtime(repo_id).stage)) not in stages:
+        assert time.monotonic() < deadline, stage
+        time.sleep(0.2)
+    return stage
+
+
+def test_the_private_gate_keeps_visitor_tokens_and_other_spaces_out(
+    hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    alice = HfApi(endpoint=hub.url, token=hub_tokens.writer.token)
+    carol = HfApi(endpoint=hub.url, token=hub_tokens.outsider.token)
+    _push(alice, "acme/private-app", ECHO, private=True)
+    _wait(alice, "acme/private-app", "RUNNING")
+    host = alice.space_info("acme/private-app").host
+    assert host is not None
+
+    # The member's Hub token opens the gate, and stops there: the app never sees it.
+    status, seen = _get(f"{host}/", hub_tokens.writer.token)
+    assert status == 200
+    assert seen["authorization"] is None
+    status, _ = _get(f"{host}/", hub_tokens.outsider.token)
+    assert status == 404
+
+    # Another user's public Space cannot serve the private app through its own gateway by
+    # pointing its app_port at the private app's port.
+    private_port = hub.control.space("acme/private-app")["appPort"]
+    hijack = f"---\nsdk: docker\napp_port: {private_port}\nstartup_duration_timeout: 3s\n---\n"
+    _push(carol, "carol/hijack", IDLE, readme=hijack.encode())
+    assert _wait(carol, "carol/hijack", "RUNNING", "RUNTIME_ERROR") == "RUNTIME_ERROR"
+    carol_host = carol.space_info("carol/hijack").host
+    status, body = _get(f"{carol_host}/")
+    assert status == 503
+    assert "acme/private-app" not in json.dumps(body)
+
+    # Paused, a private Space is still not found by outsiders (not "not running").
+    alice.pause_space("acme/private-app")
+    assert _get(f"{host}/")[0] == 404
+    assert _get(f"{host}/", hub_tokens.writer.token)[0] == 503
+
+
+def test_the_gateway_refuses_oversized_and_unframed_bodies_before_reading_them(
+    hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    import http.client
+
+    api = HfApi(endpoint=hub.url, token=hub_tokens.writer.token)
+    _push(api, "acme/echo", ECHO)
+    _wait(api, "acme/echo", "RUNNING")
+    host = api.space_info("acme/echo").host
+    assert host is not None
+    status, echoed = _get(f"{host}/", data=b"x" * 200_000)  # streamed through
+    assert status == 200
+    assert echoed["space"] == "acme/echo"
+    address = host.removeprefix("http://")
+    for headers in ({"Content-Length": str(2 * 1024**3)}, {"Transfer-Encoding": "chunked"}):
+        connection = http.client.HTTPConnection(address, timeout=10)
+        connection.putrequest("POST", "/")
+        for key, value in headers.items():
+            connection.putheader(key, value)
+        connection.endheaders()  # no body is ever sent
+        assert connection.getresponse().status in (411, 413)
+        connection.close()

@@ -1,8 +1,9 @@
 """A Space's stable local URL: a small HTTP reverse proxy on its own port, in front of the app.
 
-It plays the part of `https://{subdomain}.hf.space`: it answers 503 while the app is not
-running, and for private Spaces lets through only requests whose bearer token may read the
-Space, as the Hub's gate does. Responses are streamed chunk by chunk (SSE works).
+It plays the part of `https://{subdomain}.hf.space`: for private Spaces it lets through only
+requests whose bearer token may read the Space, as the Hub's gate does, and drops that token
+before the app sees it; it answers 503 while the app is not running. Request bodies (bounded)
+and responses are streamed chunk by chunk (SSE works); a stalled client is dropped.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # A client that stalls mid-request is dropped (socket timeout, seconds).
+    timeout = 60
     server: _Server
     error_message_format = '{"error": "%(message)s"}'
     error_content_type = "application/json"
@@ -44,22 +47,49 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _proxy(self) -> None:
         gateway = self.server.gateway
+        # The gate first: to an outsider a private Space does not exist, running or not.
+        if not gateway.allows(self.headers.get("Authorization")):
+            self._reply(404, "Space not found")  # the Hub hides private Spaces
+            return
         target = gateway.target()
         if target is None:
             self._reply(503, f"Space is not running ({gateway.describe()})")
             return
-        if not gateway.allows(self.headers.get("Authorization")):
-            self._reply(404, "Space not found")  # the Hub hides private Spaces
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self._reply(411, "send a Content-Length: chunked request bodies are not forwarded")
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= gateway.max_body:
+            self._reply(413, f"request body over {gateway.max_body} bytes, or a bad length")
+            return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if gateway.private:
+            # The visitor's Hub token opened the gate; the app never sees it.
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         connection = http.client.HTTPConnection("127.0.0.1", target, timeout=600)
         try:
-            connection.request(self.command, self.path, body=body, headers=headers)
+            # The body is streamed through in chunks, never held whole in memory.
+            connection.putrequest(
+                self.command, self.path, skip_host=True, skip_accept_encoding=True
+            )
+            for key, value in headers.items():
+                connection.putheader(key, value)
+            connection.endheaders()
+            left = length
+            while left > 0:
+                chunk = self.rfile.read(min(left, 64 * 1024))
+                if not chunk:
+                    raise ConnectionError("the client sent less than its Content-Length")
+                connection.send(chunk)
+                left -= len(chunk)
             upstream = connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
+            self.close_connection = True
             self._reply(502, f"the app did not answer: {exc}")
+            connection.close()
             return
         try:
             self.send_response(upstream.status, upstream.reason)
@@ -104,10 +134,14 @@ class Gateway:
         target: Callable[[], int | None],
         allows: Callable[[str | None], bool],
         describe: Callable[[], str],
+        is_private: Callable[[], bool] = lambda: False,
+        max_body: int = 1024**3,
     ) -> None:
         self.target = target
         self.allows = allows
         self.describe = describe
+        self._is_private = is_private
+        self.max_body = max_body
         try:
             self._server = _Server((host, port), _Handler)
         except OSError:
@@ -117,6 +151,11 @@ class Gateway:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
         )
         self._thread.start()
+
+    @property
+    def private(self) -> bool:
+        """Whether the Space is private now (its gate admits Hub tokens, then drops them)."""
+        return self._is_private()
 
     @property
     def port(self) -> int:

@@ -113,6 +113,7 @@ class _Space:
     dockerfile: Dockerfile | None = None
     artifact: str | None = None
     app_runtime: Runtime | None = None
+    assigned_port: int | None = None
     commit: str | None = None
     hardware_current: str | None = None
     # Seconds the last image build and the last app start (to listening) took: benchmarks.
@@ -174,6 +175,7 @@ class SpaceManager:
             target=lambda: space.target_port if space.stage is SpaceStage.RUNNING else None,
             allows=lambda header: self._gate_allows(space, header),
             describe=lambda: f"stage {space.stage.value}",
+            is_private=lambda: space.private,
         )
         space.gateway = gateway
         if gateway.port != wanted:
@@ -663,7 +665,12 @@ class SpaceManager:
             timeout = min(timeout, self.settings.space_startup_timeout)
         started = time.monotonic()
         deadline = started + timeout
-        candidates = [port, space.config.app_port]
+        # An app that ignores $PORT is reached on its README's app_port, unless that port is
+        # another Space's: a Space must not serve another's (private) app through its gateway.
+        candidates = [port]
+        if space.config.app_port not in self._ports_of_others(space):
+            candidates.append(space.config.app_port)
+        space.assigned_port = port
         while time.monotonic() < deadline:
             if space.generation != generation:
                 return  # replaced or stopped meanwhile
@@ -692,6 +699,17 @@ class SpaceManager:
             f"the app did not listen on port {space.config.app_port} "
             f"(or $PORT={port}) within {timeout:.0f}s",
         )
+
+    def _ports_of_others(self, space: _Space) -> set[int]:
+        """Every port another Space's app or gateway uses."""
+        with self._lock:
+            others = [s for s in self._spaces.values() if s is not space]
+        ports: set[int] = set()
+        for other in others:
+            ports.update(p for p in (other.assigned_port, other.target_port) if p)
+            if other.gateway is not None:
+                ports.add(other.gateway.port)
+        return ports
 
     def _fail(self, space: _Space, app: AppHandle, message: str) -> None:
         app.stop()
