@@ -103,6 +103,73 @@ def caller_of(request: Request) -> TokenSpec | None:
     return hub.repos.authenticate(token)
 
 
+class _BodyTooLargeError(BaseException):
+    """Raised from `receive`; a BaseException so that no route or framework handler that
+    catches `Exception` (FastAPI's body parsing does) turns it into a 400."""
+
+
+class _BodyLimit:
+    """Refuse request bodies over their route's limit before anything reads or parses them.
+
+    A declared `Content-Length` over the limit is answered 413 at once, before auth and before
+    a byte is read; a body that turns out longer is cut off at the limit. Commits carry regular
+    files inline (`max_request_size`); LFS transfers are bounded by their ticket's size
+    (`max_file_size` here); every other route takes JSON of at most `max_json_size`.
+    """
+
+    def __init__(self, app: ASGIApp, settings: HubSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def _limit(self, path: str) -> int:
+        if path.startswith("/_lfs/"):
+            return self.settings.max_file_size
+        if "/commit/" in path:
+            return self.settings.max_request_size
+        return self.settings.max_json_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["path"])
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        try:
+            too_large = declared is not None and int(declared) > limit
+        except ValueError:
+            too_large = True
+        if too_large:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, tracking_send)
+        except _BodyTooLargeError:
+            if not started:
+                await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    message = f"Request body too large: at most {limit} bytes on this route"
+    return JSONResponse({"error": message}, status_code=413, headers={"X-Error-Message": message})
+
+
 class _PrefixAndRequestId:
     """Strip registry prefixes into a realm, stamp `X-Request-Id`, count requests per route,
     and apply injected faults."""
@@ -272,5 +339,6 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(control.router)
 
+    app.add_middleware(_BodyLimit, settings=settings)  # inner: sees the realm-less path
     app.add_middleware(_PrefixAndRequestId, stats=hub.stats, faults=hub.faults)
     return app

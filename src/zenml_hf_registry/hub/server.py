@@ -7,8 +7,10 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from zenml_hf_registry.hub.app import create_app
 from zenml_hf_registry.hub.control import ControlClient
@@ -24,6 +26,23 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+# Request heads (line and headers) larger than this are refused before the app runs. h11,
+# not httptools: httptools puts no bound on the size of headers.
+MAX_REQUEST_HEAD = 64 * 1024
+
+
+def _config(app: ASGIApp, **options: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        lifespan="on",
+        http="h11",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
+        timeout_keep_alive=30,
+        date_header=False,  # the app stamps an exact Date on every response
+        **options,
+    )
 
 
 class LocalHub:
@@ -70,14 +89,7 @@ class LocalHub:
     def start(self, timeout: float = 10.0) -> LocalHub:
         """Bind the port, start serving and return once the server answers."""
         self._socket = _bind(self.host, self._requested_port)
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            timeout_keep_alive=30,
-            date_header=False,  # the app stamps an exact Date on every response
-        )
+        config = _config(self.app, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
@@ -136,5 +148,5 @@ def serve_forever(
     echo(f"  control plane (/_emulator) admin token: {app.state.hub.admin_token}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         echo(f"  warning: listening on {host}; anyone who can reach it can read public repos")
-    config = uvicorn.Config(app, log_level="info", lifespan="on", date_header=False)
+    config = _config(app, log_level="info")
     uvicorn.Server(config).run(sockets=[sock])

@@ -143,6 +143,11 @@ class HubSettings(BaseModel):
         ge=1024,
         description="Largest non-LFS request body (commit payloads carry regular files inline).",
     )
+    max_json_size: int = Field(
+        default=16 * MiB,
+        ge=1024,
+        description="Largest body of any other route (JSON); refused before it is read.",
+    )
     tree_page_size: int = Field(default=1000, ge=1, le=10000, description="Entries per tree page.")
     registries: tuple[RegistrySpec, ...] = Field(
         default=(), description="Package registries served below `/{org}/{name}/huggingface`."
