@@ -16,7 +16,7 @@ from zenml_hf_registry.hub.app import create_app
 from zenml_hf_registry.hub.control import ControlClient
 from zenml_hf_registry.hub.settings import HubSettings, load_or_create_dev_token
 
-__all__ = ["LocalHub", "serve_forever"]
+__all__ = ["LocalHub", "SharedModeError", "check_loopback", "serve_forever"]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -43,6 +43,29 @@ def _config(app: ASGIApp, **options: Any) -> uvicorn.Config:
         date_header=False,  # the app stamps an exact Date on every response
         **options,
     )
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class SharedModeError(ValueError):
+    """The local Hub was asked to serve beyond loopback, which its trust model refuses."""
+
+
+def check_loopback(host: str, settings: HubSettings) -> None:
+    """Refuse a bind beyond loopback: the local Hub trusts one developer on one machine.
+
+    Space apps listen on the host's network (both runtimes), so a private Space's app port
+    would be reachable around the Hub's gate by anyone who can reach the host. Until Spaces
+    get a network of their own, the Hub and its Spaces are served on loopback only.
+    """
+    if host not in LOOPBACK or settings.space_host not in LOOPBACK:
+        raise SharedModeError(
+            f"refusing to serve on {host} (Spaces on {settings.space_host}): the local Hub is "
+            "for one developer on loopback; Space apps listen on the host network, where "
+            "anyone who can reach it could call a private Space's app around the gate. "
+            "Serve on 127.0.0.1 and reach it through an SSH tunnel if you need it elsewhere."
+        )
 
 
 class LocalHub:
@@ -88,6 +111,7 @@ class LocalHub:
 
     def start(self, timeout: float = 10.0) -> LocalHub:
         """Bind the port, start serving and return once the server answers."""
+        check_loopback(self.host, self.settings)
         self._socket = _bind(self.host, self._requested_port)
         config = _config(self.app, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
@@ -133,6 +157,7 @@ def serve_forever(
     settings: HubSettings, host: str, port: int, echo: Callable[[str], None] = print
 ) -> None:
     """Serve in the foreground (the `hub serve` command), printing how to reach the Hub."""
+    check_loopback(host, settings)
     if not settings.tokens:
         settings = settings.model_copy(
             update={"tokens": (load_or_create_dev_token(settings.data_dir),)}
@@ -146,7 +171,5 @@ def serve_forever(
         # The operator asked for this server's tokens; the dev token is printed once, here only.
         echo(f"  token for {spec.user} ({spec.role.value}): {spec.token}")
     echo(f"  control plane (/_emulator) admin token: {app.state.hub.admin_token}")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        echo(f"  warning: listening on {host}; anyone who can reach it can read public repos")
     config = _config(app, log_level="info")
     uvicorn.Server(config).run(sockets=[sock])
