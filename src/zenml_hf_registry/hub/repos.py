@@ -27,6 +27,7 @@ from zenml_hf_registry.hub.errors import (
     RepoNotFound,
     RevisionNotFound,
     Unauthorized,
+    UnprocessableEntity,
 )
 from zenml_hf_registry.hub.settings import OrgSpec, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database, git_blob_oid, lfs_pointer
@@ -89,8 +90,10 @@ def validate_path(path: str) -> str:
         raise InvalidPath(f"path is {len(path)} characters long; the limit is {_MAX_PATH}")
     if "\0" in path:
         raise InvalidPath("path contains a NUL character")
-    if "\\" in path:
-        raise InvalidPath(f"path {path!r} contains a backslash; use '/' between folders")
+    # A backslash is an ordinary character in a git path (the Hub stores such names and clients
+    # guard their own file systems); only a leading `..` in Windows form escapes on the way in.
+    if re.split(r"[/\\]", path, maxsplit=1)[0] == ".." and "\\" in path:
+        raise UnprocessableEntity(f"path {path!r} starts with '..'; paths stay inside the repo")
     if path.startswith("/"):
         raise InvalidPath(f"path {path!r} is absolute; paths are relative to the repo root")
     parts = path.split("/")
