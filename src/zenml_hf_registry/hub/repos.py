@@ -40,10 +40,17 @@ __all__ = [
     "RepoBackend",
     "RepoType",
     "validate_path",
+    "validate_ref_name",
 ]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+# git accepts any unambiguous prefix of at least 4 hex digits; the Hub asks for 7, like git's
+# own short form.
+_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")
+# What `git check-ref-format` forbids anywhere in a ref name.
+_REF_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+_GATED_MODES = ("auto", "manual")
 _MAX_PATH = 1000
 _GITATTRIBUTES = (
     b"*.bin filter=lfs diff=lfs merge=lfs -text\n"
@@ -104,6 +111,25 @@ def validate_path(path: str) -> str:
     if any(ord(c) < 32 for c in path):
         raise InvalidPath(f"path {path!r} contains a control character")
     return path
+
+
+def _full_ref(kind: str, name: str) -> str:
+    return f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}"
+
+
+def validate_ref_name(name: str, kind: str) -> str:
+    """Refuse branch and tag names that `git check-ref-format` refuses; return the name."""
+    if (
+        not name
+        or len(name) > 200
+        or name == "@"
+        or name.startswith(("/", "refs/"))
+        or name.endswith(("/", "."))
+        or _REF_FORBIDDEN_RE.search(name)
+        or any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
+    ):
+        raise BadRequest(f"Invalid reference name for a {kind}: {name!r}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -405,12 +431,19 @@ class RepoBackend:
     # -- revisions -------------------------------------------------------------------------
 
     def resolve_revision(self, repo: Repo, revision: str) -> str:
-        """Branch, tag or full commit id -> commit id; RevisionNotFound otherwise."""
+        """Branch, tag, full ref name, or full or short commit id -> commit id.
+
+        RevisionNotFound otherwise, also for a short id that more than one commit starts with.
+        """
+        kinds: tuple[tuple[str, str], ...] = (("branch", revision), ("tag", revision))
+        for prefix, kind in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
+            if revision.startswith(prefix):
+                kinds = ((kind, revision.removeprefix(prefix)),)
         with self.db.read() as conn:
-            for kind in ("branch", "tag"):
+            for kind, name in kinds:
                 row = conn.execute(
                     "SELECT commit_id FROM refs WHERE repo_id=? AND kind=? AND name=?",
-                    (repo.id, kind, revision),
+                    (repo.id, kind, name),
                 ).fetchone()
                 if row:
                     return str(row[0])
@@ -420,6 +453,13 @@ class RepoBackend:
                 ).fetchone()
                 if row:
                     return str(row[0])
+            elif _SHORT_SHA_RE.match(revision):
+                rows = conn.execute(
+                    "SELECT id FROM commits WHERE repo_id=? AND substr(id, 1, ?) = ? LIMIT 2",
+                    (repo.id, len(revision), revision),
+                ).fetchall()
+                if len(rows) == 1:
+                    return str(rows[0][0])
         raise RevisionNotFound(f"Invalid rev id: {revision}")
 
     def split_revision(self, repo: Repo, rest: str) -> tuple[str, str]:
@@ -445,7 +485,7 @@ class RepoBackend:
             refs["branches" if kind == "branch" else "tags"].append(
                 {
                     "name": name,
-                    "ref": f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}",
+                    "ref": _full_ref(kind, name),
                     "targetCommit": commit_id,
                 }
             )
@@ -454,10 +494,9 @@ class RepoBackend:
     def create_ref(
         self, repo: Repo, kind: str, name: str, revision: str, *, exist_ok: bool = False
     ) -> None:
-        """Create a branch or tag pointing at `revision`."""
-        if not name or name.startswith(("/", "refs/")) or ".." in name or len(name) > 200:
-            raise BadRequest(f"invalid {kind} name {name!r}")
+        """Create a branch or tag pointing at `revision` (checked first, as on the Hub)."""
         commit_id = self.resolve_revision(repo, revision)
+        validate_ref_name(name, kind)
         with self.db.transaction() as conn:
             existing = conn.execute(
                 "SELECT 1 FROM refs WHERE repo_id=? AND kind=? AND name=?", (repo.id, kind, name)
@@ -465,7 +504,7 @@ class RepoBackend:
             if existing:
                 if exist_ok:
                     return
-                raise Conflict(f"{kind.capitalize()} {name!r} already exists")
+                raise Conflict(f"Reference {_full_ref(kind, name)} already exists")
             conn.execute(
                 "INSERT INTO refs (repo_id, kind, name, commit_id) VALUES (?, ?, ?, ?)",
                 (repo.id, kind, name, commit_id),
@@ -474,7 +513,7 @@ class RepoBackend:
     def delete_ref(self, repo: Repo, kind: str, name: str) -> None:
         """Delete a branch (never `main`) or a tag."""
         if kind == "branch" and name == "main":
-            raise Forbidden("the main branch cannot be deleted")
+            raise Forbidden(f"Cannot delete {_full_ref(kind, name)}: it is the default branch")
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "DELETE FROM refs WHERE repo_id=? AND kind=? AND name=?", (repo.id, kind, name)
