@@ -22,6 +22,7 @@ from zenml_hf_registry.hub.errors import (
     Conflict,
     EntryNotFound,
     Forbidden,
+    GatedRepo,
     InvalidPath,
     PreconditionFailed,
     RepoNotFound,
@@ -271,14 +272,7 @@ class RepoBackend:
     ) -> Repo:
         """Create a repo with its `main` branch and initial commit; 409 if it exists."""
         self._require_write(caller, namespace)
-        # The namespace is a user or org the caller may write to (checked above); the name
-        # follows the Hub's rule, which huggingface_hub's `validate_repo_id` mirrors.
-        if not _NAME_RE.fullmatch(name) or "--" in name or ".." in name or name.endswith(".git"):
-            raise BadRequest(
-                f"invalid repo id {namespace}/{name!s}: names use letters, digits, '-', '_' "
-                "and '.', start and end with a letter or digit, at most 96 characters, "
-                "and contain no '--' or '..' and do not end with '.git'"
-            )
+        self._check_repo_name(namespace, name)
         blobs = [(path, self.blobs.put_bytes(data)) for path, data in initial_files]
         with self.db.transaction() as conn:
             existing = conn.execute(
@@ -314,6 +308,17 @@ class RepoBackend:
             )
         return self.get_repo(realm, repo_type, namespace, name, caller)
 
+    @staticmethod
+    def _check_repo_name(namespace: str, name: str) -> None:
+        # The namespace is a user or org the caller may write to (checked by the caller); the
+        # name follows the Hub's rule, which huggingface_hub's `validate_repo_id` mirrors.
+        if not _NAME_RE.fullmatch(name) or "--" in name or ".." in name or name.endswith(".git"):
+            raise BadRequest(
+                f"invalid repo id {namespace}/{name!s}: names use letters, digits, '-', '_' "
+                "and '.', start and end with a letter or digit, at most 96 characters, "
+                "and contain no '--' or '..' and do not end with '.git'"
+            )
+
     def default_initial_files(self, repo_type: RepoType) -> list[tuple[str, bytes]]:
         """What the Hub's first commit holds: a `.gitattributes` with the usual LFS patterns."""
         return [(".gitattributes", _GITATTRIBUTES)]
@@ -348,6 +353,52 @@ class RepoBackend:
         if write:
             self._require_write(caller, repo.namespace)
         return repo
+
+    def find_moved_repo(
+        self, realm: str, repo_type: RepoType, namespace: str, name: str, caller: TokenSpec | None
+    ) -> Repo | None:
+        """The repo that used to be called `namespace/name`, if the caller may see it."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT r.* FROM repo_redirects m JOIN repos r ON r.id = m.repo_id"
+                " WHERE m.realm=? AND m.type=? AND m.namespace=? AND m.name=?",
+                (realm, repo_type.value, namespace, name),
+            ).fetchone()
+        if row is None:
+            return None
+        repo = self._repo_from_row(row)
+        if repo.private and (caller is None or not caller.may_see(repo.namespace)):
+            return None
+        return repo
+
+    def move_repo(self, repo: Repo, namespace: str, name: str, caller: TokenSpec | None) -> Repo:
+        """Rename or transfer a repo; its old name keeps pointing at it until reused."""
+        self._require_write(caller, namespace)
+        self._check_repo_name(namespace, name)
+        with self.db.transaction() as conn:
+            taken = conn.execute(
+                "SELECT 1 FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (repo.realm, repo.type.value, namespace, name),
+            ).fetchone()
+            if taken:
+                raise Conflict(
+                    f"A {repo.type.value} repository called {namespace}/{name} already exists"
+                )
+            conn.execute(
+                "UPDATE repos SET namespace=?, name=? WHERE id=?", (namespace, name, repo.id)
+            )
+            # The new name is a real repo now: an older redirect from it would shadow nothing,
+            # but it must not outlive the repo it names.
+            conn.execute(
+                "DELETE FROM repo_redirects WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (repo.realm, repo.type.value, namespace, name),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO repo_redirects (realm, type, namespace, name, repo_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (repo.realm, repo.type.value, repo.namespace, repo.name, repo.id),
+            )
+        return self.refresh(repo)
 
     def get_repo_by_row_id(self, row_id: int) -> Repo:
         """The repo an upload ticket names (tickets were checked by signature, not by caller)."""
@@ -387,12 +438,45 @@ class RepoBackend:
             referenced |= {r[0] for r in conn.execute("SELECT DISTINCT oid FROM lfs_objects")}
             return self.blobs.remove_unreferenced(referenced)
 
-    def update_repo_settings(self, repo: Repo, *, private: bool | None) -> None:
-        """Change visibility (the only setting the emulator keeps)."""
-        if private is None:
+    def update_repo_settings(
+        self, repo: Repo, *, private: bool | None = None, gated: str | bool | None = None
+    ) -> Repo:
+        """Change visibility and gating (`"auto"`, `"manual"` or False); None leaves it be."""
+        if gated is not None and gated is not False and gated not in _GATED_MODES:
+            raise BadRequest(f"Invalid gated value {gated!r}: use 'auto', 'manual' or false")
+        if private is not None:
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE repos SET private=? WHERE id=?", (int(private), repo.id))
+        if gated is not None:
+            self.update_attributes(repo, gated=gated)
+        return self.refresh(repo)
+
+    @staticmethod
+    def gated(repo: Repo) -> str | bool:
+        """The repo's gating mode: `"auto"`, `"manual"`, or False when anyone may download."""
+        mode = repo.attributes.get("gated", False)
+        return mode if mode in _GATED_MODES else False
+
+    def check_file_access(self, repo: Repo, caller: TokenSpec | None) -> None:
+        """GatedRepo unless the caller may read the files of this repo.
+
+        Gating guards file contents, not the repo's existence or listing. The local Hub keeps
+        no access requests: the repo's own namespace (its user, or members of its org) is the
+        authorized list.
+        """
+        if not self.gated(repo) or (caller is not None and caller.may_see(repo.namespace)):
             return
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE repos SET private=? WHERE id=?", (int(private), repo.id))
+        kind = repo.type.value
+        if caller is None:
+            raise GatedRepo(
+                f"Access to {kind} {repo.repo_id} is restricted. You must have access to it and "
+                "be authenticated to access it. Please log in.",
+                authenticated=False,
+            )
+        raise GatedRepo(
+            f"Access to {kind} {repo.repo_id} is restricted and you are not in the authorized "
+            f"list. Visit the repo page to ask for access."
+        )
 
     def update_attributes(self, repo: Repo, **changes: Any) -> Repo:
         """Merge changes into the repo's free-form attributes (Space settings and the like)."""
@@ -573,6 +657,47 @@ class RepoBackend:
         if row is None:
             raise EntryNotFound(f"Entry not found: {path}", commit=commit_id)
         return FileEntry(row[0], row[1], row[2], row[3], bool(row[4]))
+
+    def last_commits(
+        self, repo: Repo, commit_id: str, paths: Iterable[str]
+    ) -> dict[str, CommitRecord]:
+        """For each path (file or folder) at `commit_id`, the newest commit that changed it.
+
+        A commit changed a path when the path's content (a folder's: every file under it)
+        differs from that in the commit's parent. Paths absent at `commit_id` are left out.
+        """
+
+        def state(files: dict[str, str], path: str) -> frozenset[tuple[str, str]]:
+            if path in files:
+                return frozenset({(path, files[path])})
+            prefix = path + "/"
+            return frozenset((p, oid) for p, oid in files.items() if p.startswith(prefix))
+
+        found: dict[str, CommitRecord] = {}
+        record = self.get_commit(repo, commit_id)
+        files = self._file_oids(repo, record.id)
+        pending = {path: state(files, path) for path in paths}
+        pending = {path: current for path, current in pending.items() if current}
+        while pending:
+            parent = self.get_commit(repo, record.parent_id) if record.parent_id else None
+            parent_files = self._file_oids(repo, parent.id) if parent else {}
+            for path, current in list(pending.items()):
+                before = state(parent_files, path)
+                if before != current:
+                    found[path] = record
+                    del pending[path]
+            if parent is None:
+                break
+            record = parent
+        return found
+
+    def _file_oids(self, repo: Repo, commit_id: str) -> dict[str, str]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT path, git_oid FROM files WHERE repo_id=? AND commit_id=?",
+                (repo.id, commit_id),
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
 
     # -- LFS objects -----------------------------------------------------------------------
 
