@@ -90,6 +90,7 @@ _EXPANDABLE = {
         (*_EXPAND_COMMON, "datasets", "models", "region", "runtime", "sdk", "subdomain")
     ),
 }
+_SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
 # The sub-resources of `/api/{type}s/{id}/...` that read a repo (a bare id gets RepoNotFound).
 _REPO_READS = frozenset(
     ("revision", "refs", "tree", "commits", "paths-info", "auth-check", "settings", "treesize")
@@ -282,10 +283,12 @@ def _keyed(items: Any, what: str) -> dict[str, dict[str, Any]]:
 
 def _space_attributes(body: dict[str, Any]) -> dict[str, Any]:
     """Validate the Space fields of a create_repo body before anything is created."""
-    sdk = body.get("sdk")
-    if sdk is not None and sdk != "docker":
-        raise BadRequest(f"sdk {sdk!r} is not supported by the local Hub: use docker")
-    attributes: dict[str, Any] = {"sdk": "docker", "builds": 0, "restarts": 0}
+    sdk = body.get("sdk") or "docker"
+    # The repo of any Hub SDK is stored and served; only docker Spaces also run here (the
+    # others report their stage, as a Space whose app cannot start does).
+    if sdk not in _SPACE_SDKS:
+        raise BadRequest(f"Invalid sdk {sdk!r}: use one of {', '.join(_SPACE_SDKS)}")
+    attributes: dict[str, Any] = {"sdk": sdk, "builds": 0, "restarts": 0}
     if body.get("hardware") is not None:
         attributes["hardware"] = validate_hardware(body["hardware"])
     if body.get("sleepTimeSeconds") is not None:
