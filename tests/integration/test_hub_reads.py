@@ -326,3 +326,44 @@ def test_backslashes_are_plain_characters_but_cannot_lead_out(api: HfApi) -> Non
     with pytest.raises(HfHubHTTPError) as refused:
         api.upload_file(path_or_fileobj=b"x", path_in_repo="..\\ddd", repo_id="acme/backslash")
     assert refused.value.response.status_code == 422
+
+
+def test_list_user_repos_gives_a_namespaces_repos_with_storage(
+    api: HfApi, hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    api.create_repo("alice/mine")
+    api.upload_file(path_or_fileobj=b"x" * 1024, path_in_repo="data.bin", repo_id="alice/mine")
+    api.create_repo("alice/mine", repo_type="dataset", private=True)
+    api.create_repo("acme/theirs")
+
+    own = {(r.id, r.type): r for r in api.list_user_repos()}
+    org = [(r.id, r.type) for r in api.list_user_repos(namespace="acme")]
+
+    assert set(own) == {("alice/mine", "model"), ("alice/mine", "dataset")}
+    assert own["alice/mine", "dataset"].visibility == "private"
+    assert own["alice/mine", "model"].storage > 1024
+    assert org == [("acme/theirs", "model")]
+    outsider = HfApi(endpoint=hub.url, token=hub_tokens.outsider.token)
+    with pytest.raises(HfHubHTTPError) as refused:
+        list(outsider.list_user_repos(namespace="acme"))
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("sdk", ["gradio", "streamlit", "static", "docker"])
+def test_spaces_of_every_hub_sdk_can_be_created(api: HfApi, sdk: str) -> None:
+    api.create_repo(f"acme/space-{sdk}", repo_type="space", space_sdk=sdk)
+
+    assert api.space_info(f"acme/space-{sdk}").sdk == sdk
+
+
+def test_an_unknown_space_sdk_is_refused(api: HfApi, hub: LocalHub) -> None:
+    request = urllib.request.Request(
+        f"{hub.url}/api/repos/create",
+        data=b'{"name": "acme/odd", "type": "space", "sdk": "flask"}',
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api.token}"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert not api.repo_exists("acme/odd", repo_type="space")

@@ -512,6 +512,18 @@ class RepoBackend:
                 continue
         return repos
 
+    def list_user_repos(self, realm: str, namespace: str, caller: TokenSpec | None) -> list[Repo]:
+        """Every repo of a namespace, of all types: its members' storage overview."""
+        if caller is None:
+            raise Unauthorized("You must be authenticated to list a namespace's repos")
+        if not caller.may_see(namespace):
+            raise Forbidden(f"You are not a member of {namespace}")
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM repos WHERE realm=? AND namespace=? ORDER BY id", (realm, namespace)
+            ).fetchall()
+        return [self._repo_from_row(row) for row in rows]
+
     # -- revisions -------------------------------------------------------------------------
 
     def resolve_revision(self, repo: Repo, revision: str) -> str:

@@ -646,6 +646,42 @@ def delete_tag(
     return {}
 
 
+@router.get("/api/settings/repositories")
+def list_own_repos(request: Request) -> list[dict[str, Any]]:
+    """`HfApi.list_user_repos()`: the caller's own repos with their storage."""
+    caller = caller_of(request)
+    if caller is None:
+        raise Unauthorized("You must be authenticated to list your repos")
+    return _storage_overview(request, caller.user)
+
+
+@router.get("/api/organizations/{namespace}/settings/repositories")
+def list_org_repos(request: Request, namespace: str) -> list[dict[str, Any]]:
+    """`HfApi.list_user_repos(namespace=org)`: an org's repos, for its members."""
+    return _storage_overview(request, namespace)
+
+
+def _storage_overview(request: Request, namespace: str) -> list[dict[str, Any]]:
+    hub = hub_of(request)
+    repos = hub.repos.list_user_repos(realm_of(request), namespace, caller_of(request))
+    rows = []
+    for repo in repos:
+        info = _full_repo_info(request, repo, "main")
+        rows.append(
+            {
+                "id": repo.repo_id,
+                "type": repo.type.value,
+                "updatedAt": info["lastModified"],
+                "visibility": "private" if repo.private else "public",
+                "storage": info["usedStorage"],
+            }
+        )
+    total = sum(row["storage"] for row in rows)
+    for row in rows:
+        row["storagePercent"] = round(100 * row["storage"] / total, 2) if total else 0
+    return rows
+
+
 @router.get("/api/{repo_type}")
 def list_repos(
     request: Request,
