@@ -89,6 +89,11 @@ def _point_constants_at(url: str) -> None:
     # tests are deselected): they replay huggingface.co recordings upstream, here they talk to
     # the local Hub live.
     testing_constants.ENDPOINT_PRODUCTION = url
+    # Upstream runs with HUGGINGFACE_CO_STAGING=1, which sets these at import, for the whole
+    # process: class-scoped fixtures build `HfApi(endpoint=constants.ENDPOINT)` before any
+    # function-scoped patch applies, so they must point at the local Hub from the start too.
+    constants.ENDPOINT = url
+    constants.HUGGINGFACE_CO_URL_TEMPLATE = url + "/{repo_id}/resolve/{revision}/{filename}"
 
 
 ENDPOINT, _ADMIN_TOKEN, _HUB_PROCESS = _start_hub()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from zenml_hf_registry.hub.routes.uploads import TicketSigner
     from zenml_hf_registry.hub.spaces.manager import SpaceManager
 
-__all__ = ["Hub", "create_app", "hub_of"]
+__all__ = ["Hub", "HubJSONResponse", "create_app", "hub_of"]
 
 CommitListener = Callable[[Repo, str], None]
 DownloadListener = Callable[[Repo, str, FileEntry], None]
@@ -44,6 +44,12 @@ _PREFIX_RE = re.compile(
     r"^/(?P<org>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<registry>[A-Za-z0-9][A-Za-z0-9_.-]*)/huggingface(?=/|$)"
 )
 _RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator", "_lfs"}
+
+
+class HubJSONResponse(JSONResponse):
+    """JSON as the Hub sends it: `application/json; charset=utf-8`."""
+
+    media_type = "application/json; charset=utf-8"
 
 
 @dataclass
@@ -261,7 +267,7 @@ def _bearer(scope: Scope) -> str | None:
 
 
 def _error_response(exc: HubError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+    return HubJSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
 
 def create_app(settings: HubSettings) -> FastAPI:
@@ -313,6 +319,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         docs_url="/_emulator/docs",
         redoc_url=None,
         openapi_url="/_emulator/openapi.json",
+        default_response_class=HubJSONResponse,
     )
     app.state.hub = hub
 
@@ -326,7 +333,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         message = "; ".join(
             f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg')}" for d in details
         )
-        return JSONResponse(
+        return HubJSONResponse(
             {"error": f"Invalid request: {message}"},
             status_code=400,
             headers={"X-Error-Message": f"Invalid request: {message}"[:500]},
@@ -338,6 +345,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.include_router(spaces.router)
     app.include_router(registry.router)
     app.include_router(control.router)
+    app.include_router(repos.bare_name_router)  # last: it must shadow no namespaced route
 
     app.add_middleware(_BodyLimit, settings=settings)  # inner: sees the realm-less path
     app.add_middleware(_PrefixAndRequestId, stats=hub.stats, faults=hub.faults)

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from zenml_hf_registry.hub.spaces.models import SPACE_SDKS
+
 __all__ = ["CardValidation", "validate_card"]
 
 _EMPTY_WARNING = (
@@ -38,7 +40,6 @@ _STRING_OR_LIST = (
     "models",
 )
 _STRINGS = ("license", "pipeline_tag", "library_name", "pretty_name", "thumbnail")
-_SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
 _SPACE_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 
 
@@ -80,8 +81,8 @@ def _check_model_index(value: Any, errors: list[str]) -> None:
 
 def _check_space(metadata: dict[str, Any], errors: list[str]) -> None:
     sdk = metadata.get("sdk")
-    if sdk is not None and sdk not in _SPACE_SDKS:
-        errors.append(f'"sdk" must be one of [{", ".join(_SPACE_SDKS)}]')
+    if sdk is not None and sdk not in SPACE_SDKS:
+        errors.append(f'"sdk" must be one of [{", ".join(SPACE_SDKS)}]')
     for key in ("colorFrom", "colorTo"):
         if key in metadata and metadata[key] not in _SPACE_COLORS:
             errors.append(f'"{key}" must be one of [{", ".join(_SPACE_COLORS)}]')

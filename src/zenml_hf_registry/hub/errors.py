@@ -1,9 +1,11 @@
 """Errors of the local Hub, each knowing the HTTP status and `X-Error-Code` the real Hub sends.
 
     HubError                      500, no code
+    ├── RepoMoved                 307  (an old name of a moved repo; `Location` is the new one)
     ├── BadRequest                400
     ├── Unauthorized              401  (a token was sent and is not known)
     ├── Forbidden                 403  (known token, not allowed to write there)
+    │   └── GatedRepo             403  X-Error-Code: GatedRepo (401 when anonymous)
     ├── NotFound                  404
     │   ├── RepoNotFound          404  X-Error-Code: RepoNotFound
     │   ├── RevisionNotFound      404  X-Error-Code: RevisionNotFound
@@ -28,11 +30,13 @@ __all__ = [
     "Conflict",
     "EntryNotFound",
     "Forbidden",
+    "GatedRepo",
     "HubError",
     "InvalidPath",
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",
+    "RepoMoved",
     "RepoNotFound",
     "RevisionNotFound",
     "Unauthorized",
@@ -51,6 +55,11 @@ class HubError(Exception):
         self.message = message
         self.extra = extra  # merged into the JSON body, e.g. {"url": ...} on a 409
 
+    @property
+    def status(self) -> int:
+        """The HTTP status of this error (the class's, unless the instance knows better)."""
+        return self.status_code
+
     def headers(self, commit: str | None = None) -> dict[str, str]:
         """Protocol headers of this error."""
         headers = {"X-Error-Message": self.message.encode("ascii", "replace").decode()}
@@ -65,6 +74,19 @@ class HubError(Exception):
         return {"error": self.message, **self.extra}
 
 
+class RepoMoved(HubError):
+    """The repo was renamed or transferred: the Hub redirects its old name to the new one."""
+
+    status_code = 307
+
+    def __init__(self, message: str, location: str) -> None:
+        super().__init__(message)
+        self.location = location
+
+    def headers(self, commit: str | None = None) -> dict[str, str]:
+        return {**super().headers(commit), "Location": self.location}
+
+
 class BadRequest(HubError):
     status_code = 400
 
@@ -75,6 +97,21 @@ class Unauthorized(HubError):
 
 class Forbidden(HubError):
     status_code = 403
+
+
+class GatedRepo(Forbidden):
+    """A gated repo's files, asked for by someone not on its authorized list."""
+
+    error_code = "GatedRepo"
+
+    def __init__(self, message: str, *, authenticated: bool = True, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.authenticated = authenticated
+
+    @property
+    def status(self) -> int:
+        # As on the Hub: anonymous callers are told to log in, known ones that they lack access.
+        return self.status_code if self.authenticated else Unauthorized.status_code
 
 
 class NotFound(HubError):

@@ -22,11 +22,13 @@ from zenml_hf_registry.hub.errors import (
     Conflict,
     EntryNotFound,
     Forbidden,
+    GatedRepo,
     InvalidPath,
     PreconditionFailed,
     RepoNotFound,
     RevisionNotFound,
     Unauthorized,
+    UnprocessableEntity,
 )
 from zenml_hf_registry.hub.settings import OrgSpec, TokenRole, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database, git_blob_oid, lfs_pointer
@@ -40,11 +42,18 @@ __all__ = [
     "RepoBackend",
     "RepoType",
     "validate_path",
+    "validate_ref_name",
 ]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _PR_REF_RE = re.compile(r"^refs/pr/([1-9][0-9]*)$")
+# git accepts any unambiguous prefix of at least 4 hex digits; the Hub asks for 7, like git's
+# own short form.
+_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")
+# What `git check-ref-format` forbids anywhere in a ref name.
+_REF_FORBIDDEN_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+_GATED_MODES = ("auto", "manual")
 _MAX_PATH = 1000
 _MAX_CONFIG_FILE = 1024 * 1024  # larger .gitattributes/.gitignore files are not read
 _GITATTRIBUTES = (
@@ -92,8 +101,10 @@ def validate_path(path: str) -> str:
         raise InvalidPath(f"path is {len(path)} characters long; the limit is {_MAX_PATH}")
     if "\0" in path:
         raise InvalidPath("path contains a NUL character")
-    if "\\" in path:
-        raise InvalidPath(f"path {path!r} contains a backslash; use '/' between folders")
+    # A backslash is an ordinary character in a git path (the Hub stores such names and clients
+    # guard their own file systems); only a leading `..` in Windows form escapes on the way in.
+    if re.split(r"[/\\]", path, maxsplit=1)[0] == ".." and "\\" in path:
+        raise UnprocessableEntity(f"path {path!r} starts with '..'; paths stay inside the repo")
     if path.startswith("/"):
         raise InvalidPath(f"path {path!r} is absolute; paths are relative to the repo root")
     parts = path.split("/")
@@ -104,6 +115,25 @@ def validate_path(path: str) -> str:
     if any(ord(c) < 32 for c in path):
         raise InvalidPath(f"path {path!r} contains a control character")
     return path
+
+
+def _full_ref(kind: str, name: str) -> str:
+    return f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}"
+
+
+def validate_ref_name(name: str, kind: str) -> str:
+    """Refuse branch and tag names that `git check-ref-format` refuses; return the name."""
+    if (
+        not name
+        or len(name) > 200
+        or name == "@"
+        or name.startswith(("/", "refs/"))
+        or name.endswith(("/", "."))
+        or _REF_FORBIDDEN_RE.search(name)
+        or any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
+    ):
+        raise BadRequest(f"Invalid reference name for a {kind}: {name!r}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -269,14 +299,7 @@ class RepoBackend:
     ) -> Repo:
         """Create a repo with its `main` branch and initial commit; 409 if it exists."""
         self._require_write(caller, namespace)
-        # The namespace is a user or org the caller may write to (checked above); the name
-        # follows the Hub's rule, which huggingface_hub's `validate_repo_id` mirrors.
-        if not _NAME_RE.fullmatch(name) or "--" in name or ".." in name or name.endswith(".git"):
-            raise BadRequest(
-                f"invalid repo id {namespace}/{name!s}: names use letters, digits, '-', '_' "
-                "and '.', start and end with a letter or digit, at most 96 characters, "
-                "and contain no '--' or '..' and do not end with '.git'"
-            )
+        self._check_repo_name(namespace, name)
         blobs = [(path, self.blobs.put_bytes(data)) for path, data in initial_files]
         with self.db.transaction() as conn:
             existing = conn.execute(
@@ -331,6 +354,17 @@ class RepoBackend:
         if existing:
             raise Conflict(f"You already created this {repo_type.value} repo")
 
+    @staticmethod
+    def _check_repo_name(namespace: str, name: str) -> None:
+        # The namespace is a user or org the caller may write to (checked by the caller); the
+        # name follows the Hub's rule, which huggingface_hub's `validate_repo_id` mirrors.
+        if not _NAME_RE.fullmatch(name) or "--" in name or ".." in name or name.endswith(".git"):
+            raise BadRequest(
+                f"invalid repo id {namespace}/{name!s}: names use letters, digits, '-', '_' "
+                "and '.', start and end with a letter or digit, at most 96 characters, "
+                "and contain no '--' or '..' and do not end with '.git'"
+            )
+
     def default_initial_files(self, repo_type: RepoType) -> list[tuple[str, bytes]]:
         """What the Hub's first commit holds: a `.gitattributes` with the usual LFS patterns."""
         return [(".gitattributes", _GITATTRIBUTES)]
@@ -363,6 +397,52 @@ class RepoBackend:
         if write:
             self._require_write(caller, repo.namespace)
         return repo
+
+    def find_moved_repo(
+        self, realm: str, repo_type: RepoType, namespace: str, name: str, caller: TokenSpec | None
+    ) -> Repo | None:
+        """The repo that used to be called `namespace/name`, if the caller may see it."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT r.* FROM repo_redirects m JOIN repos r ON r.id = m.repo_id"
+                " WHERE m.realm=? AND m.type=? AND m.namespace=? AND m.name=?",
+                (realm, repo_type.value, namespace, name),
+            ).fetchone()
+        if row is None:
+            return None
+        repo = self._repo_from_row(row)
+        if repo.private and (caller is None or not caller.may_see(repo.namespace)):
+            return None
+        return repo
+
+    def move_repo(self, repo: Repo, namespace: str, name: str, caller: TokenSpec | None) -> Repo:
+        """Rename or transfer a repo; its old name keeps pointing at it until reused."""
+        self._require_write(caller, namespace)
+        self._check_repo_name(namespace, name)
+        with self.db.transaction() as conn:
+            taken = conn.execute(
+                "SELECT 1 FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (repo.realm, repo.type.value, namespace, name),
+            ).fetchone()
+            if taken:
+                raise Conflict(
+                    f"A {repo.type.value} repository called {namespace}/{name} already exists"
+                )
+            conn.execute(
+                "UPDATE repos SET namespace=?, name=? WHERE id=?", (namespace, name, repo.id)
+            )
+            # The new name is a real repo now: an older redirect from it would shadow nothing,
+            # but it must not outlive the repo it names.
+            conn.execute(
+                "DELETE FROM repo_redirects WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (repo.realm, repo.type.value, namespace, name),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO repo_redirects (realm, type, namespace, name, repo_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (repo.realm, repo.type.value, repo.namespace, repo.name, repo.id),
+            )
+        return self.refresh(repo)
 
     def get_repo_by_row_id(self, row_id: int) -> Repo:
         """The repo an upload ticket names (tickets were checked by signature, not by caller)."""
@@ -402,12 +482,45 @@ class RepoBackend:
             referenced |= {r[0] for r in conn.execute("SELECT DISTINCT oid FROM lfs_objects")}
             return self.blobs.remove_unreferenced(referenced)
 
-    def update_repo_settings(self, repo: Repo, *, private: bool | None) -> None:
-        """Change visibility (the only setting the emulator keeps)."""
-        if private is None:
+    def update_repo_settings(
+        self, repo: Repo, *, private: bool | None = None, gated: str | bool | None = None
+    ) -> Repo:
+        """Change visibility and gating (`"auto"`, `"manual"` or False); None leaves it be."""
+        if gated is not None and gated is not False and gated not in _GATED_MODES:
+            raise BadRequest(f"Invalid gated value {gated!r}: use 'auto', 'manual' or false")
+        if private is not None:
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE repos SET private=? WHERE id=?", (int(private), repo.id))
+        if gated is not None:
+            self.update_attributes(repo, gated=gated)
+        return self.refresh(repo)
+
+    @staticmethod
+    def gated(repo: Repo) -> str | bool:
+        """The repo's gating mode: `"auto"`, `"manual"`, or False when anyone may download."""
+        mode = repo.attributes.get("gated", False)
+        return mode if mode in _GATED_MODES else False
+
+    def check_file_access(self, repo: Repo, caller: TokenSpec | None) -> None:
+        """GatedRepo unless the caller may read the files of this repo.
+
+        Gating guards file contents, not the repo's existence or listing. The local Hub keeps
+        no access requests: the repo's own namespace (its user, or members of its org) is the
+        authorized list.
+        """
+        if not self.gated(repo) or (caller is not None and caller.may_see(repo.namespace)):
             return
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE repos SET private=? WHERE id=?", (int(private), repo.id))
+        kind = repo.type.value
+        if caller is None:
+            raise GatedRepo(
+                f"Access to {kind} {repo.repo_id} is restricted. You must have access to it and "
+                "be authenticated to access it. Please log in.",
+                authenticated=False,
+            )
+        raise GatedRepo(
+            f"Access to {kind} {repo.repo_id} is restricted and you are not in the authorized "
+            f"list. Visit the repo page to ask for access."
+        )
 
     def update_attributes(self, repo: Repo, **changes: Any) -> Repo:
         """Merge changes into the repo's free-form attributes (Space settings and the like)."""
@@ -443,6 +556,18 @@ class RepoBackend:
                 continue
         return repos
 
+    def list_user_repos(self, realm: str, namespace: str, caller: TokenSpec | None) -> list[Repo]:
+        """Every repo of a namespace, of all types: its members' storage overview."""
+        if caller is None:
+            raise Unauthorized("You must be authenticated to list a namespace's repos")
+        if not caller.may_see(namespace):
+            raise Forbidden(f"You are not a member of {namespace}")
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM repos WHERE realm=? AND namespace=? ORDER BY id", (realm, namespace)
+            ).fetchall()
+        return [self._repo_from_row(row) for row in rows]
+
     # -- revisions -------------------------------------------------------------------------
 
     def resolve_revision(self, repo: Repo, revision: str) -> str:
@@ -457,6 +582,13 @@ class RepoBackend:
                 ).fetchone()
                 if row:
                     return str(row[0])
+            elif _SHORT_SHA_RE.match(revision):
+                rows = conn.execute(
+                    "SELECT id FROM commits WHERE repo_id=? AND substr(id, 1, ?) = ? LIMIT 2",
+                    (repo.id, len(revision), revision),
+                ).fetchall()
+                if len(rows) == 1:
+                    return str(rows[0][0])
         raise RevisionNotFound(f"Invalid rev id: {revision}")
 
     @staticmethod
@@ -513,10 +645,9 @@ class RepoBackend:
     def create_ref(
         self, repo: Repo, kind: str, name: str, revision: str, *, exist_ok: bool = False
     ) -> None:
-        """Create a branch or tag pointing at `revision`."""
-        if not name or name.startswith(("/", "refs/")) or ".." in name or len(name) > 200:
-            raise BadRequest(f"invalid {kind} name {name!r}")
+        """Create a branch or tag pointing at `revision` (checked first, as on the Hub)."""
         commit_id = self.resolve_revision(repo, revision)
+        validate_ref_name(name, kind)
         with self.db.transaction() as conn:
             existing = conn.execute(
                 "SELECT 1 FROM refs WHERE repo_id=? AND kind=? AND name=?", (repo.id, kind, name)
@@ -524,7 +655,7 @@ class RepoBackend:
             if existing:
                 if exist_ok:
                     return
-                raise Conflict(f"{kind.capitalize()} {name!r} already exists")
+                raise Conflict(f"Reference {_full_ref(kind, name)} already exists")
             conn.execute(
                 "INSERT INTO refs (repo_id, kind, name, commit_id) VALUES (?, ?, ?, ?)",
                 (repo.id, kind, name, commit_id),
@@ -533,7 +664,7 @@ class RepoBackend:
     def delete_ref(self, repo: Repo, kind: str, name: str) -> None:
         """Delete a branch (never `main`) or a tag."""
         if kind == "branch" and name == "main":
-            raise Forbidden("the main branch cannot be deleted")
+            raise Forbidden(f"Cannot delete {_full_ref(kind, name)}: it is the default branch")
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "DELETE FROM refs WHERE repo_id=? AND kind=? AND name=?", (repo.id, kind, name)
@@ -598,26 +729,46 @@ class RepoBackend:
             return None
         return self.blobs.path(entry.sha256).read_bytes().decode("utf-8", "replace")
 
-    def last_commit_of(self, repo: Repo, commit_id: str, path: str) -> CommitRecord:
-        """The newest commit up to `commit_id` that changed the file or folder at `path`."""
+    def last_commits(
+        self, repo: Repo, commit_id: str, paths: Iterable[str]
+    ) -> dict[str, CommitRecord]:
+        """For each path (file or folder) at `commit_id`, the newest commit that changed it.
 
-        def state(commit: str) -> list[tuple[str, str]]:
-            with self.db.read() as conn:
-                rows = conn.execute(
-                    "SELECT path, git_oid FROM files WHERE repo_id=? AND commit_id=? AND "
-                    "(path=? OR substr(path, 1, ?) = ?) ORDER BY path",
-                    (repo.id, commit, path, len(path) + 1, path + "/"),
-                ).fetchall()
-            return [(r[0], r[1]) for r in rows]
+        A commit changed a path when the path's content (a folder's: every file under it)
+        differs from that in the commit's parent. Paths absent at `commit_id` are left out.
+        """
 
+        def state(files: dict[str, str], path: str) -> frozenset[tuple[str, str]]:
+            if path in files:
+                return frozenset({(path, files[path])})
+            prefix = path + "/"
+            return frozenset((p, oid) for p, oid in files.items() if p.startswith(prefix))
+
+        found: dict[str, CommitRecord] = {}
         record = self.get_commit(repo, commit_id)
-        current = state(commit_id)
-        while record.parent_id is not None:
-            before = state(record.parent_id)
-            if before != current:
-                return record
-            record = self.get_commit(repo, record.parent_id)
-        return record
+        files = self._file_oids(repo, record.id)
+        pending = {path: state(files, path) for path in paths}
+        pending = {path: current for path, current in pending.items() if current}
+        while pending:
+            parent = self.get_commit(repo, record.parent_id) if record.parent_id else None
+            parent_files = self._file_oids(repo, parent.id) if parent else {}
+            for path, current in list(pending.items()):
+                before = state(parent_files, path)
+                if before != current:
+                    found[path] = record
+                    del pending[path]
+            if parent is None:
+                break
+            record = parent
+        return found
+
+    def _file_oids(self, repo: Repo, commit_id: str) -> dict[str, str]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT path, git_oid FROM files WHERE repo_id=? AND commit_id=?",
+                (repo.id, commit_id),
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
 
     # -- LFS objects -----------------------------------------------------------------------
 

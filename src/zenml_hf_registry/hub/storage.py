@@ -2,9 +2,10 @@
 
 Blobs live at `blobs/sha256/ab/<sha256>` and are written to `tmp/` first, hashed while they
 stream in, then renamed into place: an upload cut off half-way leaves nothing visible.
-The database holds repos, refs, commits (each with its full file table) and the LFS objects
-each repo owns. Every write goes through one lock and one transaction, so concurrent commits to
-a repo are serialized and a stale parent commit is detected.
+The database holds repos, refs, commits (each with its full file table), the LFS objects
+each repo owns, and the old names of moved repos. Every write goes through one lock and one
+transaction, so concurrent commits to a repo are serialized and a stale parent commit is
+detected.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ CREATE TABLE IF NOT EXISTS files (
     sha256 TEXT NOT NULL,
     lfs INTEGER NOT NULL,
     PRIMARY KEY (repo_id, commit_id, path)
+);
+CREATE TABLE IF NOT EXISTS repo_redirects (
+    realm TEXT NOT NULL,
+    type TEXT NOT NULL,
+    namespace TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    PRIMARY KEY (realm, type, namespace, name)
 );
 CREATE TABLE IF NOT EXISTS lfs_objects (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,

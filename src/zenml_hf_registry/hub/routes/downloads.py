@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
-from zenml_hf_registry.hub.app import hub_of
+from zenml_hf_registry.hub.app import caller_of, hub_of
 from zenml_hf_registry.hub.routes.repos import load_repo
 
 __all__ = ["router"]
@@ -27,6 +27,7 @@ class _BlobResponse(FileResponse):
 def _resolve(request: Request, plural: str, namespace: str, name: str, rest: str) -> Response:
     hub = hub_of(request)
     repo = load_repo(request, plural, namespace, name)
+    hub.repos.check_file_access(repo, caller_of(request))
     revision, path = hub.repos.split_revision(repo, rest)
     commit_id = hub.repos.resolve_revision(repo, revision)
     entry = hub.repos.get_file(repo, commit_id, path)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -12,22 +14,88 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from zenml_hf_registry.hub.app import caller_of, external_base, hub_of, realm_of
+from zenml_hf_registry.hub.app import HubJSONResponse, caller_of, external_base, hub_of, realm_of
 from zenml_hf_registry.hub.cards import validate_card
 from zenml_hf_registry.hub.errors import (
     BadRequest,
     Conflict,
     EntryNotFound,
+    NotFound,
+    RepoMoved,
     RepoNotFound,
     Unauthorized,
 )
-from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoType
+from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, Repo, RepoType
 from zenml_hf_registry.hub.spaces.manager import validate_hardware, validate_storage
 from zenml_hf_registry.hub.spaces.models import SPACE_SDKS
 
-__all__ = ["load_repo", "repo_url", "router"]
+__all__ = ["bare_name_router", "load_repo", "repo_url", "router"]
 
 router = APIRouter()
+# Repo ids without a namespace (`gpt2`): the Hub's legacy canonical repos. The local Hub has none,
+# so these answer RepoNotFound; included last, so that no namespaced route is shadowed.
+bare_name_router = APIRouter()
+
+# The properties `?expand=` may ask for, per repo type (huggingface_hub's `Expand*Property_T`).
+_EXPAND_COMMON = (
+    "author",
+    "cardData",
+    "createdAt",
+    "disabled",
+    "lastModified",
+    "likes",
+    "private",
+    "resourceGroup",
+    "sha",
+    "siblings",
+    "tags",
+    "trendingScore",
+    "usedStorage",
+)
+_EXPANDABLE = {
+    RepoType.MODEL: frozenset(
+        (
+            *_EXPAND_COMMON,
+            "baseModels",
+            "childrenModelCount",
+            "config",
+            "downloads",
+            "downloadsAllTime",
+            "evalResults",
+            "gated",
+            "gguf",
+            "inference",
+            "inferenceProviderMapping",
+            "library_name",
+            "mask_token",
+            "model-index",
+            "pipeline_tag",
+            "safetensors",
+            "spaces",
+            "transformersInfo",
+            "widgetData",
+        )
+    ),
+    RepoType.DATASET: frozenset(
+        (
+            *_EXPAND_COMMON,
+            "citation",
+            "description",
+            "downloads",
+            "downloadsAllTime",
+            "gated",
+            "mainSize",
+            "paperswithcode_id",
+        )
+    ),
+    RepoType.SPACE: frozenset(
+        (*_EXPAND_COMMON, "datasets", "models", "region", "runtime", "sdk", "subdomain")
+    ),
+}
+# The sub-resources of `/api/{type}s/{id}/...` that read a repo (a bare id gets RepoNotFound).
+_REPO_READS = frozenset(
+    ("revision", "refs", "tree", "commits", "paths-info", "auth-check", "settings", "treesize")
+)
 
 JsonBody = Annotated[dict[str, Any], Body()]
 
@@ -35,16 +103,32 @@ JsonBody = Annotated[dict[str, Any], Body()]
 def load_repo(
     request: Request, repo_type: str, namespace: str, name: str, *, write: bool = False
 ) -> Repo:
-    """The repo addressed by the URL, checked against the caller's rights."""
+    """The repo addressed by the URL, checked against the caller's rights.
+
+    The old name of a moved repo answers a redirect to the same URL under its new name.
+    """
     hub = hub_of(request)
-    return hub.repos.get_repo(
-        realm_of(request),
-        RepoType.from_plural(repo_type),
-        namespace,
-        name,
-        caller_of(request),
-        write=write,
-    )
+    kind = RepoType.from_plural(repo_type)
+    caller = caller_of(request)
+    try:
+        return hub.repos.get_repo(realm_of(request), kind, namespace, name, caller, write=write)
+    except RepoNotFound:
+        moved = hub.repos.find_moved_repo(realm_of(request), kind, namespace, name, caller)
+        if moved is None:
+            raise
+        raise RepoMoved(
+            f"Repository {namespace}/{name} was moved to {moved.repo_id}",
+            location=_renamed_url(request, f"{namespace}/{name}", moved.repo_id),
+        ) from None
+
+
+def _renamed_url(request: Request, old_id: str, new_id: str) -> str:
+    """This request's URL (prefix and query kept) with the repo's old id replaced by the new."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1")
+    path = re.sub(rf"/{re.escape(old_id)}(?=/|$)", f"/{new_id}", path, count=1)
+    query = request.url.query
+    return f"{request.scope.get('zhr.prefix', '')}{path}{'?' + query if query else ''}"
 
 
 def repo_url(request: Request, repo: Repo) -> str:
@@ -156,12 +240,46 @@ def delete_repo(request: Request, body: JsonBody) -> Response:
 def update_repo_settings(
     request: Request, repo_type: str, namespace: str, name: str, body: JsonBody
 ) -> dict[str, Any]:
-    """`HfApi.update_repo_settings` (visibility)."""
+    """`HfApi.update_repo_settings`: visibility and gating (`"auto"`, `"manual"`, false)."""
+    hub = hub_of(request)
     repo = load_repo(request, repo_type, namespace, name, write=True)
-    private = _private_from(body)
-    hub_of(request).repos.update_repo_settings(repo, private=private)
-    hub_of(request).spaces.on_visibility(hub_of(request).repos.refresh(repo))
-    return {"private": repo.private if private is None else private}
+    updated = hub.repos.update_repo_settings(
+        repo, private=_private_from(body), gated=body.get("gated")
+    )
+    if updated.private != repo.private:
+        hub.spaces.on_visibility(updated)
+    return {"private": updated.private, "gated": hub.repos.gated(updated)}
+
+
+@router.post("/api/repos/move")
+def move_repo(request: Request, body: JsonBody) -> Response:
+    """`HfApi.move_repo`: `{fromRepo, toRepo, type}`; the old name redirects to the new one."""
+    repo_type = RepoType(body.get("type") or "model")
+    from_id, to_id = body.get("fromRepo"), body.get("toRepo")
+    if not isinstance(from_id, str) or not isinstance(to_id, str):
+        raise BadRequest("'fromRepo' and 'toRepo' are required")
+    if from_id.count("/") != 1 or to_id.count("/") != 1:
+        raise BadRequest("'fromRepo' and 'toRepo' must be of the form namespace/name")
+    namespace, _, name = from_id.partition("/")
+    repo = load_repo(request, f"{repo_type.value}s", namespace, name, write=True)
+    new_namespace, _, new_name = to_id.partition("/")
+    hub_of(request).repos.move_repo(repo, new_namespace, new_name, caller_of(request))
+    return Response("OK", media_type="text/plain")
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/auth-check")
+def auth_check(request: Request, repo_type: str, namespace: str, name: str) -> dict[str, Any]:
+    """`HfApi.auth_check`: whether the caller may read the repo's files (gating included)."""
+    repo = load_repo(request, repo_type, namespace, name)
+    hub_of(request).repos.check_file_access(repo, caller_of(request))
+    return {}
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/auth-check/write")
+def auth_check_write(request: Request, repo_type: str, namespace: str, name: str) -> dict[str, Any]:
+    """`HfApi.auth_check(write=True)`: whether the caller may write to the repo."""
+    load_repo(request, repo_type, namespace, name, write=True)
+    return {}
 
 
 def _keyed(items: Any, what: str) -> dict[str, dict[str, Any]]:
@@ -214,8 +332,27 @@ def _sibling(entry: FileEntry) -> dict[str, Any]:
     return sibling
 
 
-def repo_info_body(request: Request, repo: Repo, revision: str) -> dict[str, Any]:
-    """The JSON of `repo_info` at a revision (Space routes extend it)."""
+def repo_info_body(
+    request: Request, repo: Repo, revision: str, expand: list[str] | None = None
+) -> dict[str, Any]:
+    """The JSON of `repo_info` at a revision; with `expand`, only those properties (and ids)."""
+    if expand:
+        unknown = sorted(set(expand) - _EXPANDABLE[repo.type])
+        if unknown:
+            raise BadRequest(
+                f"Invalid expand value(s) {', '.join(map(repr, unknown))} for a "
+                f"{repo.type.value}: use {', '.join(sorted(_EXPANDABLE[repo.type]))}"
+            )
+        full = _full_repo_info(request, repo, revision)
+        return {
+            "_id": full["_id"],
+            "id": full["id"],
+            **{key: full[key] for key in expand if key in full},
+        }
+    return _full_repo_info(request, repo, revision)
+
+
+def _full_repo_info(request: Request, repo: Repo, revision: str) -> dict[str, Any]:
     hub = hub_of(request)
     commit_id = hub.repos.resolve_revision(repo, revision)
     commit = hub.repos.get_commit(repo, commit_id)
@@ -228,10 +365,12 @@ def repo_info_body(request: Request, repo: Repo, revision: str) -> dict[str, Any
         "lastModified": commit.created_at,
         "createdAt": repo.created_at,
         "private": repo.private,
-        "gated": False,
+        "gated": hub.repos.gated(repo),
         "disabled": False,
         "downloads": 0,
+        "downloadsAllTime": 0,
         "likes": 0,
+        "trendingScore": 0,
         "tags": [],
         "siblings": [_sibling(f) for f in files],
         "usedStorage": sum(f.size for f in files),
@@ -251,20 +390,30 @@ def repo_info_body(request: Request, repo: Repo, revision: str) -> dict[str, Any
     return body
 
 
+ExpandQuery = Annotated[list[str] | None, Query()]
+
+
 @router.get("/api/{repo_type}/{namespace}/{name}")
-def repo_info(request: Request, repo_type: str, namespace: str, name: str) -> dict[str, Any]:
+def repo_info(
+    request: Request, repo_type: str, namespace: str, name: str, expand: ExpandQuery = None
+) -> dict[str, Any]:
     """`HfApi.repo_info` at the default branch."""
     repo = load_repo(request, repo_type, namespace, name)
-    return repo_info_body(request, repo, "main")
+    return repo_info_body(request, repo, "main", expand)
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/revision/{revision:path}")
 def repo_info_at(
-    request: Request, repo_type: str, namespace: str, name: str, revision: str
+    request: Request,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    expand: ExpandQuery = None,
 ) -> dict[str, Any]:
     """`HfApi.repo_info(revision=...)`."""
     repo = load_repo(request, repo_type, namespace, name)
-    return repo_info_body(request, repo, revision)
+    return repo_info_body(request, repo, revision, expand)
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/refs")
@@ -292,6 +441,18 @@ def _tree_item(entry: FileEntry) -> dict[str, Any]:
     return item
 
 
+def _expanded(
+    request: Request, repo: Repo, commit_id: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Tree items with `lastCommit`, as `expand=true` asks (no security scan is kept)."""
+    last = hub_of(request).repos.last_commits(repo, commit_id, (i["path"] for i in items))
+    return [{**item, "lastCommit": _last_commit(last[item["path"]])} for item in items]
+
+
+def _last_commit(commit: CommitRecord) -> dict[str, Any]:
+    return {"id": commit.id, "title": commit.title, "date": commit.created_at}
+
+
 def _folder_item(path: str, files: list[FileEntry]) -> dict[str, Any]:
     digest = hashlib.sha1(usedforsecurity=False)
     for entry in files:
@@ -301,8 +462,15 @@ def _folder_item(path: str, files: list[FileEntry]) -> dict[str, Any]:
 
 
 def _paginate(
-    request: Request, items: list[dict[str, Any]], cursor: str | None, page_size: int
+    request: Request,
+    items: list[dict[str, Any]],
+    cursor: str | None,
+    page_size: int,
+    *,
+    expand: tuple[Repo, str] | None = None,
 ) -> JSONResponse:
+    """One page of `items` with a `Link: rel="next"`; `expand=(repo, commit)` adds last commits
+    to that page only (the costly part)."""
     start = 0
     if cursor:
         try:
@@ -318,7 +486,9 @@ def _paginate(
         query = "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items())
         url = f"{external_base(request)}{request.url.path}?{query}"
         headers["Link"] = f'<{url}>; rel="next"'
-    return JSONResponse(page, headers=headers)
+    if expand is not None:
+        page = _expanded(request, *expand, page)
+    return HubJSONResponse(page, headers=headers)
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/tree/{rest:path}")
@@ -357,41 +527,59 @@ def list_repo_tree(
         if recursive or len(parts) == base_depth + 1:
             items.append(_tree_item(entry))
     page_size = min(limit or hub.settings.tree_page_size, hub.settings.tree_page_size)
+    if expand:
+        return _paginate(request, items, cursor, page_size, expand=(repo, commit_id))
     return _paginate(request, items, cursor, page_size)
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/paths-info/{revision:path}")
 async def get_paths_info(
     request: Request, repo_type: str, namespace: str, name: str, revision: str
-) -> list[dict[str, Any]]:
-    """`HfApi.get_paths_info`: form (or JSON) `paths` and `expand`; missing paths are left out."""
+) -> JSONResponse:
+    """`HfApi.get_paths_info`: tree items for the given paths; missing paths are left out.
+
+    The body is a form (`paths` repeated, `expand`), as huggingface_hub sends it, or JSON.
+    """
+    paths, expand = _paths_info_request(
+        request.headers.get("content-type", ""), await request.body()
+    )
     hub = hub_of(request)
     repo = load_repo(request, repo_type, namespace, name)
     commit_id = hub.repos.resolve_revision(repo, revision)
-    raw = await request.body()
-    if request.headers.get("content-type", "").startswith("application/json"):
-        body = json.loads(raw or b"{}")
-        paths = [str(p) for p in body.get("paths") or []]
-        expand = bool(body.get("expand"))
-    else:
-        form = parse_qs(raw.decode(), keep_blank_values=True)
-        paths = form.get("paths", [])
-        expand = (form.get("expand") or ["false"])[-1].lower() in ("1", "true")
     files = hub.repos.list_files(repo, commit_id)
-    by_path = {f.path: f for f in files}
-    answer: list[dict[str, Any]] = []
+    by_path = {entry.path: entry for entry in files}
+    items: list[dict[str, Any]] = []
     for path in dict.fromkeys(p.strip("/") for p in paths):
         if path in by_path:
-            item = _tree_item(by_path[path])
+            items.append(_tree_item(by_path[path]))
         elif path and any(f.path.startswith(path + "/") for f in files):
-            item = _folder_item(path, files)
-        else:
-            continue
-        if expand:
-            commit = hub.repos.last_commit_of(repo, commit_id, path)
-            item["lastCommit"] = {"id": commit.id, "title": commit.title, "date": commit.created_at}
-        answer.append(item)
-    return answer
+            items.append(_folder_item(path, files))
+    if expand:
+        items = _expanded(request, repo, commit_id, items)
+    return HubJSONResponse(items)
+
+
+def _paths_info_request(content_type: str, body: bytes) -> tuple[list[str], bool]:
+    """`(paths, expand)` from a form or JSON body."""
+    if content_type.startswith("application/json"):
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise BadRequest(f"invalid JSON body: {exc}") from exc
+        if not isinstance(data, dict):
+            raise BadRequest("the body must be a JSON object with 'paths'")
+        paths, expand = data.get("paths"), data.get("expand", False)
+        if isinstance(paths, str):
+            paths = [paths]
+    else:
+        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        paths = form.get("paths", [])
+        expand = (form.get("expand") or ["false"])[-1].lower() in ("1", "true")
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise BadRequest("'paths' must be a list of paths")
+    if not paths:
+        raise BadRequest("'paths' is required")
+    return paths, bool(expand)
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/commits/{revision:path}")
@@ -402,21 +590,32 @@ def list_repo_commits(
     name: str,
     revision: str,
     cursor: Annotated[str | None, Query()] = None,
+    expand: Annotated[list[str] | None, Query(alias="expand[]")] = None,
 ) -> JSONResponse:
-    """`HfApi.list_repo_commits`, newest first."""
+    """`HfApi.list_repo_commits`, newest first; `expand[]=formatted` adds HTML renderings."""
     hub = hub_of(request)
     repo = load_repo(request, repo_type, namespace, name)
-    items = [
-        {
-            "id": c.id,
-            "title": c.title,
-            "message": c.message,
-            "date": c.created_at,
-            "authors": [{"user": c.author}],
-        }
-        for c in hub.repos.list_repo_commits(repo, revision)
-    ]
+    formatted = "formatted" in (expand or ())
+    items = [_commit_item(c, formatted) for c in hub.repos.list_repo_commits(repo, revision)]
     return _paginate(request, items, cursor, hub.settings.tree_page_size)
+
+
+def _commit_item(commit: CommitRecord, formatted: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": commit.id,
+        "title": commit.title,
+        "message": commit.message,
+        "date": commit.created_at,
+        "authors": [{"user": commit.author}],
+    }
+    if formatted:
+        # The Hub renders titles and messages (links, mentions) as HTML; plain text, escaped,
+        # is the rendering of text with none of those.
+        item["formatted"] = {
+            "title": html.escape(commit.title),
+            "message": html.escape(commit.message),
+        }
+    return item
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/branch/{branch:path}")
@@ -468,6 +667,42 @@ def delete_tag(
     return {}
 
 
+@router.get("/api/settings/repositories")
+def list_own_repos(request: Request) -> list[dict[str, Any]]:
+    """`HfApi.list_user_repos()`: the caller's own repos with their storage."""
+    caller = caller_of(request)
+    if caller is None:
+        raise Unauthorized("You must be authenticated to list your repos")
+    return _storage_overview(request, caller.user)
+
+
+@router.get("/api/organizations/{namespace}/settings/repositories")
+def list_org_repos(request: Request, namespace: str) -> list[dict[str, Any]]:
+    """`HfApi.list_user_repos(namespace=org)`: an org's repos, for its members."""
+    return _storage_overview(request, namespace)
+
+
+def _storage_overview(request: Request, namespace: str) -> list[dict[str, Any]]:
+    hub = hub_of(request)
+    repos = hub.repos.list_user_repos(realm_of(request), namespace, caller_of(request))
+    rows = []
+    for repo in repos:
+        info = _full_repo_info(request, repo, "main")
+        rows.append(
+            {
+                "id": repo.repo_id,
+                "type": repo.type.value,
+                "updatedAt": info["lastModified"],
+                "visibility": "private" if repo.private else "public",
+                "storage": info["usedStorage"],
+            }
+        )
+    total = sum(row["storage"] for row in rows)
+    for row in rows:
+        row["storagePercent"] = round(100 * row["storage"] / total, 2) if total else 0
+    return rows
+
+
 @router.get("/api/{repo_type}")
 def list_repos(
     request: Request,
@@ -488,3 +723,38 @@ def list_repos(
         if (author is None or r.namespace.lower() == author.lower())
         and (search is None or search.lower() in r.repo_id.lower())
     ]
+
+
+@bare_name_router.get("/api/{repo_type}/{name}")
+def bare_repo_info(repo_type: str, name: str) -> None:
+    """`repo_info("gpt2")`: no canonical repos here."""
+    _no_canonical_repo(repo_type, name)
+
+
+@bare_name_router.api_route(
+    "/api/{repo_type}/{name}/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE"]
+)
+def bare_repo_read(repo_type: str, name: str, rest: str) -> None:
+    """Refs, trees, commits... of a namespace-less id: no canonical repos here."""
+    if rest.split("/", 1)[0] not in _REPO_READS:
+        raise NotFound(f"Not found: /api/{repo_type}/{name}/{rest}")
+    _no_canonical_repo(repo_type, name)
+
+
+for _prefix, _plural in (("", "models"), ("/datasets", "datasets"), ("/spaces", "spaces")):
+
+    def _bare_resolve(name: str, rest: str, _plural: str = _plural) -> None:
+        _no_canonical_repo(_plural, name)
+
+    bare_name_router.add_api_route(
+        f"{_prefix}/{{name}}/resolve/{{rest:path}}",
+        _bare_resolve,
+        methods=["GET", "HEAD"],
+        name=f"resolve_bare_{_plural}",
+    )
+
+
+def _no_canonical_repo(repo_type: str, name: str) -> None:
+    if repo_type not in ("models", "datasets", "spaces"):
+        raise NotFound(f"Not found: /api/{repo_type}/{name}")
+    raise RepoNotFound(f"Repository Not Found for url: {repo_type}/{name}")
