@@ -1,12 +1,16 @@
 """What a deploy costs on the Hub: ZenML 0.98's built-in `huggingface` deployer vs this plugin.
 
 Both deploy the same example pipeline through the real ZenML CLI, against the same local Hub
-and local ZenML server, in the same run: first deploy, unchanged redeploy (re-provisioning the
-same snapshot), new-image redeploy and delete. Reported per phase: Hub requests (all, and
-those that change something), commits, Space builds and restarts, and the deployment's status.
-On the Hub every commit rebuilds a Space and every secret/variable/hardware/storage change
-restarts it. Goal (deployer issue): ours at most 1 build or restart for a first deploy or a
-new image, 0 for an unchanged redeploy, and fewer than half the built-in's requests.
+and local ZenML server, in the same run: first deploy, unchanged redeploys (`zenml deployment
+provision` of the same snapshot, and `zenml pipeline deploy --update`, which compiles a new
+but equivalent snapshot), a changed snapshot with the same image (a new default parameter),
+new-image redeploy and delete; for this plugin also one redeploy that changes hardware, a
+secret and a variable at once. Reported per phase: Hub requests (all, and those that change
+something), commits, Space builds and restarts, and the deployment's status. On the Hub every
+commit rebuilds a Space and every secret/variable/hardware/storage change restarts it.
+Goals: ours at most 1 build or restart for a first deploy or a new image; 0 builds and 0
+restarts for an unchanged redeploy of either kind; 1 restart and 0 builds for a changed
+snapshot; 1 restart for hardware + secret + variable; fewer than half the built-in's requests.
 
     .venv/bin/python benchmarks/deployer_costs.py      (about 5 minutes)
 
@@ -138,12 +142,14 @@ def settled(hub: LocalHub, space_id: str, timeout: float = 90) -> dict[str, Any]
 
 
 def run_deployer(hub: LocalHub, cli: Cli, label: str, flavor: str, work: Path) -> list[Any]:
+    plugin = label == "plugin"
     cli(
         "deployer",
         "register",
         f"d-{label}",
         f"--flavor={flavor}",
-        f"--token={TOKEN}",
+        # This plugin takes the token from a ZenML secret only; ZenML's own takes it plain.
+        "--token={{bench_hf.token}}" if plugin else f"--token={TOKEN}",
         "--organization=acme",
         *([f"--endpoint={hub.url}"] if label == "plugin" else []),
     )
@@ -162,44 +168,60 @@ def run_deployer(hub: LocalHub, cli: Cli, label: str, flavor: str, work: Path) -
         "--set",
     )
     base = (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml").read_text()
-    first, second = work / f"{label}-v1.yaml", work / f"{label}-v2.yaml"
-    first.write_text(base)
-    second.write_text(base.replace("zenml-hf-registry:dev", "zenml-hf-registry:v2"))
+    # A new default parameter: another snapshot, the same image.
+    changed = "parameters:\n  name: Space\n" + base
+    configs = {
+        "v1": base,
+        "changed": changed,
+        # Hardware, a secret (by reference) and a variable, all at once.
+        "settings": changed
+        + "    space_hardware: t4-small\n"
+        + "    space_secrets:\n      API_KEY: '{{bench_app.api_key}}'\n"
+        + "    environment:\n      GREETING_STYLE: plain\n",
+    }
+    # Only the image differs from the previous phase.
+    configs["image"] = configs["settings" if plugin else "changed"].replace(
+        "zenml-hf-registry:dev", "zenml-hf-registry:v2"
+    )
+    paths = {}
+    for key, text in configs.items():
+        paths[key] = work / f"{label}-{key}.yaml"
+        paths[key].write_text(text)
     name = f"bench-{label}"
     timeout = str(DEPLOY_TIMEOUT)
-    return [
-        phase(
+
+    def deploy(phase_name: str, config: str, *flags: str) -> dict[str, Any]:
+        return phase(
             hub,
             cli,
-            "first deploy",
-            "pipeline",
-            "deploy",
-            PIPELINE,
-            "-n",
-            name,
-            "-c",
-            str(first),
-            "-t",
-            timeout,
-        ),
-        phase(hub, cli, "unchanged redeploy", "deployment", "provision", name, "-t", timeout),
-        phase(
-            hub,
-            cli,
-            "new image",
-            "pipeline",
-            "deploy",
-            PIPELINE,
-            "-n",
-            name,
-            "-u",
-            "-c",
-            str(second),
-            "-t",
-            timeout,
-        ),
+            phase_name,
+            *("pipeline", "deploy", PIPELINE, "-n", name, "-c", str(paths[config])),
+            *("-t", timeout, *flags),
+        )
+
+    phases = [
+        deploy("first deploy", "v1"),
+        phase(hub, cli, "unchanged provision", "deployment", "provision", name, "-t", timeout),
+        deploy("unchanged pipeline deploy --update", "v1", "-u"),
+        deploy("changed snapshot, same image", "changed", "-u"),
+    ]
+    if plugin:  # ZenML's own deployer has no secret or environment settings
+        phases.append(deploy("hardware + secret + variable", "settings", "-u"))
+    phases += [
+        deploy("new image", "image", "-u"),
         phase(hub, cli, "delete", "deployment", "delete", name, "-y"),
     ]
+    return phases
+
+
+def request_ratio(results: dict[str, list[dict[str, Any]]]) -> float:
+    """Hub requests of this plugin over the built-in's, on the phases both ran."""
+    common = {p["phase"] for p in results["builtin"]} & {p["phase"] for p in results["plugin"]}
+
+    def total(label: str) -> int:
+        return sum(p["hub_requests"] for p in results[label] if p["phase"] in common)
+
+    return round(total("plugin") / max(1, total("builtin")), 2)
 
 
 def main() -> None:
@@ -221,6 +243,12 @@ def main() -> None:
                     "register",
                     "zenml_hf_registry.flavors.HuggingFaceSpacesDeployerFlavor",
                 )
+                secrets = (("bench_hf", "token", TOKEN), ("bench_app", "api_key", "x"))
+                for secret, key, value in secrets:
+                    values = work / f"{secret}.yaml"
+                    values.write_text(f'{key}: "{value}"\n')
+                    cli("secret", "create", secret, f"--values=@{values}")
+                    values.unlink()
                 cli(
                     "container-registry",
                     "register",
@@ -244,11 +272,7 @@ def main() -> None:
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "deploy_timeout_seconds": DEPLOY_TIMEOUT,
             "results": results,
-            "request_ratio_plugin_vs_builtin": round(
-                sum(p["hub_requests"] for p in results["plugin"])
-                / max(1, sum(p["hub_requests"] for p in results["builtin"])),
-                2,
-            ),
+            "request_ratio_plugin_vs_builtin": request_ratio(results),
         }
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")

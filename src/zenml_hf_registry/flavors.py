@@ -16,14 +16,14 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from zenml.deployers.base_deployer import (
     BaseDeployerConfig,
     BaseDeployerFlavor,
     BaseDeployerSettings,
 )
 from zenml.models import FlavorRequest
-from zenml.utils.secret_utils import SecretField
+from zenml.utils.secret_utils import SecretField, is_secret_reference
 
 if TYPE_CHECKING:
     from zenml_hf_registry.deployer.deployer import HuggingFaceDeployer
@@ -72,6 +72,9 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
     `settings={"deployer": HuggingFaceDeployerSettings(...)}`.
     """
 
+    # A refused value (a plain secret, a token) must not be echoed back in the error.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     space_hardware: str | None = Field(
         default=None,
         description="Space hardware, one of huggingface_hub's names (cpu-basic, cpu-upgrade, "
@@ -102,12 +105,16 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
     )
     environment: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra environment for the app, set as Space variables (public on public "
-        "Spaces: put anything sensitive in `space_secrets`).",
+        description="Extra environment for the app. Plain values are set as Space variables "
+        "(public on public Spaces); values given as ZenML secret references, "
+        "`{{secret_name.key}}`, are resolved at deploy time and set as Space secrets.",
     )
     space_secrets: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra Space secrets, set as environment variables at run time.",
+        description="Extra secrets for the app, each a ZenML secret reference such as "
+        "`{MY_API_KEY: '{{my_secret.api_key}}'}`, resolved at deploy time and set as a Space "
+        "secret (an environment variable at run time). Plain values are refused: they would "
+        "be stored in the pipeline snapshot.",
     )
     verify_image: bool = Field(
         default=True,
@@ -152,7 +159,16 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
     @field_validator("space_secrets")
     @classmethod
     def _secret_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        return _check_keys(value, "space_secrets")
+        _check_keys(value, "space_secrets")
+        for key, secret in value.items():
+            if not is_secret_reference(secret):
+                raise ValueError(
+                    f"space_secrets: {key!r} holds a plain value, which would be stored in the "
+                    "pipeline snapshot for anyone who can read it. Put it in a ZenML secret "
+                    f"(`zenml secret create my_secret --{key.lower()}=...`) and reference it: "
+                    f"space_secrets: {{{key}: '{{{{my_secret.{key.lower()}}}}}'}}"
+                )
+        return value
 
     @model_validator(mode="after")
     def _private_excludes_auth_key(self) -> HuggingFaceDeployerSettings:
@@ -180,10 +196,13 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
 class HuggingFaceDeployerConfig(BaseDeployerConfig, HuggingFaceDeployerSettings):
     """Configuration of the Hugging Face deployer component."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     token: str | None = SecretField(
         default=None,
-        description="Hugging Face token with write access. Prefer `{{secret_name.key}}` or "
-        "`secret_name`; a plain value is stored as a ZenML secret reference anyway.",
+        description="Hugging Face token with write access, as a ZenML secret reference "
+        "(`{{hf_token.token}}`), or use `secret_name`. A plain token is refused: it would be "
+        "stored in the component's configuration, which `zenml deployer describe` shows.",
     )
     secret_name: str | None = Field(
         default=None,
@@ -202,6 +221,21 @@ class HuggingFaceDeployerConfig(BaseDeployerConfig, HuggingFaceDeployerSettings)
         description="Hub endpoint: https://huggingface.co, a self-hosted Hub, or the local Hub "
         "(`zenml-hf-registry hub serve`).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_is_a_reference(cls, data: Any) -> Any:
+        # A model validator (not a field validator): ZenML refuses secret references for
+        # fields that have their own validators, and the reference is what is wanted here.
+        token = data.get("token") if isinstance(data, dict) else None
+        if token is not None and not is_secret_reference(token):
+            raise ValueError(
+                "token: a plain token would be stored in the deployer's configuration, where "
+                "`zenml deployer describe` shows it. Store it as a ZenML secret "
+                "(`zenml secret create hf_token --token=<HF token>`) and use "
+                "--secret_name=hf_token or --token='{{hf_token.token}}'."
+            )
+        return data
 
     @field_validator("endpoint")
     @classmethod

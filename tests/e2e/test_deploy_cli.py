@@ -432,3 +432,99 @@ def sqlite_rows(database: Path) -> Iterator[tuple[str, str]]:
         for table in tables:
             for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from the schema
                 yield table, repr(row)
+
+
+def space_secrets_stored(hub: LocalHub, space_id: str) -> dict[str, str]:
+    """The secret values the local Hub keeps for a Space (no Hub API returns them)."""
+    from zenml_hf_registry.hub.repos import RepoType
+
+    namespace, name = space_id.split("/")
+    backend = hub.app.state.hub.spaces.repos
+    repo = backend.get_repo("", RepoType.SPACE, namespace, name, None)
+    return {k: v["value"] for k, v in (repo.attributes.get("secrets") or {}).items()}
+
+
+@pytest.mark.timeout(1200)
+def test_pipeline_deploy_update_costs_only_what_changed(
+    zenml: ZenML, hub: LocalHub, stack: str, tmp_path: Path
+) -> None:
+    base = (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml").read_text()
+
+    def deploy(config_text: str, *flags: str) -> str:
+        config = tmp_path / "costs.yaml"
+        config.write_text(config_text)
+        return zenml(
+            *("pipeline", "deploy", PIPELINE, "--name", "hello-costs", "--config", str(config)),
+            *("--timeout", "180", *flags),
+            timeout=300,
+        )
+
+    deploy(base)
+    space_id = ZenML.space_id(zenml("deployment", "describe", "hello-costs", "--show-metadata"))
+    first = space_counters(hub, space_id)
+    assert (first["builds"], first["restarts"]) == (1, 0)
+    dockerfile = HfApi(endpoint=hub.url, token=HF_TOKEN).hf_hub_download(
+        space_id, "Dockerfile", repo_type="space", local_dir=tmp_path / "space"
+    )
+    assert "deployment_id" not in Path(dockerfile).read_text()  # nothing per deploy in there
+
+    # A new, equivalent snapshot: no build, no restart; the app keeps serving.
+    output = deploy(base, "--update")
+    assert "equivalent" in output
+    assert space_counters(hub, space_id) == first
+    assert "Hello, Ann!" in zenml("deployment", "invoke", "hello-costs", "--name=Ann")
+
+    # Another snapshot (other pipeline parameters), same image: one restart, no build.
+    changed = "parameters:\n  name: Space\n" + base
+    deploy(changed, "--update")
+    after = space_counters(hub, space_id)
+    assert (after["builds"], after["restarts"]) == (1, 1)
+    assert "Hello, Cy!" in zenml("deployment", "invoke", "hello-costs", "--name=Cy")
+
+    # Hardware, a secret (by reference) and a variable in one redeploy: one start.
+    values = tmp_path / "app-secret.yaml"
+    values.write_text('api_key: "sentinel-app-secret"\n')
+    zenml("secret", "create", "app_secret", f"--values=@{values}")
+    deploy(
+        changed
+        + "    space_hardware: t4-small\n"
+        + "    space_secrets:\n      API_KEY: '{{app_secret.api_key}}'\n"
+        + "    environment:\n      GREETING_STYLE: plain\n",
+        "--update",
+    )
+    batched = space_counters(hub, space_id)
+    assert batched["restarts"] - after["restarts"] == 1, batched
+    assert "Hello, Bo!" in zenml("deployment", "invoke", "hello-costs", "--name=Bo")
+    stored = space_secrets_stored(hub, space_id)
+    assert list(stored) == ["ZENML_HF_DEPLOYMENT"]
+    environment = json.loads(stored["ZENML_HF_DEPLOYMENT"])["environment"]
+    assert environment["API_KEY"] == "sentinel-app-secret"  # resolved, not `{{...}}`
+    variables = HfApi(endpoint=hub.url, token=HF_TOKEN).get_space_variables(space_id)
+    assert variables["GREETING_STYLE"].value == "plain"
+    zenml("deployment", "delete", "hello-costs", "-y")
+
+
+def test_plain_secrets_and_tokens_are_refused_before_anything_exists(
+    zenml: ZenML, hub: LocalHub, stack: str, tmp_path: Path
+) -> None:
+    refused = zenml(
+        *("deployer", "register", "hf-plain", "--flavor=huggingface"),
+        "--token=sentinel-plain-token",
+        check=False,
+    )
+    assert "zenml secret create hf_token" in refused
+    assert "sentinel-plain-token" not in refused
+    assert "hf-plain" not in zenml("deployer", "list")
+
+    config = tmp_path / "plain.yaml"
+    config.write_text(
+        (ROOT / "examples" / "hello_pipeline" / "local_hub.yaml").read_text()
+        + "    space_secrets:\n      API_KEY: sentinel-plain-value\n"
+    )
+    output = zenml(
+        *("pipeline", "deploy", PIPELINE, "--name", "hello-plain", "--config", str(config)),
+        check=False,
+    )
+    assert "{API_KEY: '{{my_secret.api_key}}'}" in output
+    assert "sentinel-plain-value" not in output
+    assert "hello-plain" not in zenml("deployment", "list")

@@ -77,7 +77,12 @@ CASES = [
         ("space_hardware", "gpu-9000", "cpu-basic"),
         settings={"space_hardware": "gpu-9000"},
     ),
-    Case("storage tier", ("space_storage", "huge"), settings={"space_storage": "huge"}),
+    # Settings errors never echo the input (it could be a secret): they name the choices.
+    Case(
+        "storage tier",
+        ("space_storage", "'small', 'medium' or 'large'"),
+        settings={"space_storage": "huge"},
+    ),
     Case("app port", ("app_port",), settings={"app_port": 70000}),
     Case(
         "environment name",
@@ -174,3 +179,6 @@ def test_bad_input_is_refused_before_anything_is_created(
         assert token not in message
     assert hub_writes(hub) == {}
     assert list(HfApi(endpoint=hub.url, token=hub_tokens.writer.token).list_spaces()) == []
+    if case.token in ("wrong", "reader", "outsider"):
+        # Checked before ZenML records the deployment: nothing to clean up by hand.
+        assert [d.name for d in clean_zenml.list_deployments()] == []

@@ -50,7 +50,7 @@ def test_invalid_settings_are_refused_when_registering(clean_zenml: Any) -> None
             name="bad",
             flavor="huggingface",
             component_type=StackComponentType.DEPLOYER,
-            configuration={"token": "hf_component_token", "space_hardware": "gpu-9000"},
+            configuration={"token": "{{hf_token.token}}", "space_hardware": "gpu-9000"},
         )
     assert "cpu-basic" in str(refused.value)  # the allowed values are listed
     assert "hf_component_token" not in str(refused.value)

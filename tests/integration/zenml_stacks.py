@@ -27,7 +27,15 @@ def register_hf_stack(
     stack: str = "hf-stack",
     container_registry: str | None = None,
 ) -> None:
-    """Register a deployer named `deployer` with `config` and activate a stack using it."""
+    """Register a deployer named `deployer` with `config` and activate a stack using it.
+
+    A plain `token` is stored as a ZenML secret and referenced, as the deployer requires.
+    """
+    token = config.get("token")
+    if token is not None and not str(token).startswith("{{"):
+        secret = f"{deployer}-hf-token"
+        client.create_secret(secret, values={"token": token})
+        config = {**config, "token": f"{{{{{secret}.token}}}}"}
     client.create_stack_component(
         name=deployer,
         flavor="huggingface",

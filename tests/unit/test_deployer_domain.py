@@ -117,7 +117,7 @@ def test_public_spaces_get_an_auth_key_unless_opted_out() -> None:
 
 def test_config_accepts_the_builtin_flavors_keys_and_checks_the_endpoint() -> None:
     config = HuggingFaceDeployerConfig(
-        token="t",
+        token="{{hf_token.token}}",
         organization="acme",
         space_prefix="zenml",
         space_hardware="t4-small",
@@ -361,3 +361,70 @@ def test_write_access_is_checked_from_whoami(
         return
     with pytest.raises(HubAccessError, match=refused):
         check_write_access(identity(role, orgs), namespace, endpoint="https://hub")
+
+
+def test_a_plain_token_is_refused_without_being_echoed() -> None:
+    with pytest.raises(ValidationError, match="zenml secret create hf_token") as refused:
+        HuggingFaceDeployerConfig(token="hf_sentinel_plain_token")
+    assert "hf_sentinel_plain_token" not in str(refused.value)
+    assert HuggingFaceDeployerConfig(token="{{hf_token.token}}").secret_name is None
+
+
+def test_plain_space_secrets_are_refused_with_the_reference_form() -> None:
+    with pytest.raises(ValidationError) as refused:
+        HuggingFaceDeployerSettings(space_secrets={"API_KEY": "sentinel-plain-value"})
+    message = str(refused.value)
+    assert "{API_KEY: '{{my_secret.api_key}}'}" in message
+    assert "sentinel-plain-value" not in message
+    settings = HuggingFaceDeployerSettings(space_secrets={"API_KEY": "{{my_secret.api_key}}"})
+    assert settings.space_secrets == {"API_KEY": "{{my_secret.api_key}}"}
+
+
+def test_one_restarting_change_is_made_as_is() -> None:
+    before = spec()
+    plan = plan_for(spec(hardware="t4-small"), observed_as(before), digests(before))
+    assert (plan.pause, plan.restart) == (False, False)
+
+
+def test_several_restarting_changes_of_a_running_space_cost_one_start() -> None:
+    before = spec()
+    after = spec(
+        hardware="t4-small",
+        secrets={**before.secrets, "EXTRA": "x"},
+        variables={"LOG_LEVEL": "debug"},
+    )
+    plan = plan_for(after, observed_as(before), digests(before))
+    assert plan.restarting_changes == 3
+    assert (plan.pause, plan.restart) == (True, True)
+    assert plan.summary().startswith("pause; ")
+    assert plan.summary().endswith("; start")
+
+
+def test_a_change_with_a_rebuild_pauses_and_lets_the_build_start_the_app() -> None:
+    before = spec()
+    after = spec(files={**before.files, "Dockerfile": b"FROM img@sha256:2\n"}, hardware="t4-small")
+    plan = plan_for(after, observed_as(before), digests(before))
+    assert (plan.pause, plan.restart) == (True, False)
+
+
+def test_changes_to_a_paused_space_wait_for_its_one_restart() -> None:
+    before = spec()
+    after = spec(hardware="t4-small", variables={"LOG_LEVEL": "debug"})
+    plan = plan_for(after, observed_as(before, stage="PAUSED"), digests(before))
+    assert (plan.pause, plan.restart) == (False, True)
+
+
+def test_the_deployment_secret_digest_ignores_the_api_token_but_not_the_auth_key() -> None:
+    from zenml_hf_registry.deployer.deployer import deployment_secret
+
+    def digest_input(token: str, auth_key: str | None) -> str:
+        environment = {"ZENML_STORE_URL": "u", "ZENML_STORE_API_TOKEN": token}
+        bundle, digest = deployment_secret(
+            arguments=["--deployment_id", "1"], environment=environment, auth_key=auth_key
+        )
+        assert token in bundle  # the app gets the fresh token whenever the secret is written
+        assert auth_key is None or auth_key not in digest
+        return digest
+
+    assert digest_input("token-1", "key-1") == digest_input("token-2", "key-1")
+    assert digest_input("token-1", "key-1") != digest_input("token-1", "key-2")

@@ -7,6 +7,7 @@ only here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from zenml.enums import DeploymentStatus
 from zenml.logger import get_logger
 from zenml.models import DeploymentOperationalState, DeploymentResponse, DeploymentUpdate
 from zenml.stack.stack_validator import StackValidator
+from zenml.utils import secret_utils
 from zenml.utils.pipeline_docker_image_builder import DEFAULT_DOCKER_PARENT_IMAGE
 
 from zenml_hf_registry._version import __version__
@@ -36,13 +38,15 @@ from zenml_hf_registry.deployer.entrypoint import (
     ENTRYPOINT_SOURCE,
     SpaceEntrypointConfiguration,
 )
+from zenml_hf_registry.deployer.fingerprint import snapshot_fingerprint
+from zenml_hf_registry.deployer.launch import DEPLOYMENT_SECRET
 from zenml_hf_registry.deployer.naming import space_id_for
 from zenml_hf_registry.deployer.space import (
+    ROTATING_SECRETS,
     SpaceOperator,
     SpaceSpec,
     check_write_access,
     plan_space,
-    secret_digest,
 )
 from zenml_hf_registry.deployer.space_build import read_build_context, zenml_build_context
 from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
@@ -58,9 +62,11 @@ from zenml_hf_registry.images import (
 )
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from zenml.config.base_settings import BaseSettings
     from zenml.config.build_configuration import BuildConfiguration
-    from zenml.models import PipelineSnapshotBase
+    from zenml.models import PipelineSnapshotBase, PipelineSnapshotResponse
     from zenml.stack import Stack
 
 __all__ = ["HuggingFaceDeployer", "SpaceMetadata"]
@@ -71,6 +77,57 @@ _LOG_LINES_ON_ERROR = 20
 # The files the deployer writes into every Space; a build context's files of these names
 # give way to them.
 _SPACE_FILES = ("README.md", "Dockerfile")
+
+
+def is_reference(value: str) -> bool:
+    """Whether `value` is a ZenML secret reference, `{{secret_name.key}}`."""
+    return bool(secret_utils.is_secret_reference(value))
+
+
+def resolve_secret_references(values: dict[str, str], setting: str) -> dict[str, str]:
+    """`values` with each `{{secret_name.key}}` replaced by the secret's value.
+
+    Raises ConfigurationError naming the setting, key and secret (never a value) when the
+    secret or its key does not exist.
+    """
+    resolved = {}
+    for key, value in values.items():
+        if not is_reference(value):
+            resolved[key] = value
+            continue
+        reference = secret_utils.parse_secret_reference(value)
+        try:
+            secret = Client().get_secret_by_name_and_private_status(name=reference.name)
+        except (KeyError, NotImplementedError) as exc:
+            raise ConfigurationError(
+                f"{setting}.{key}: the ZenML secret {reference.name!r} does not exist; create "
+                f"it with `zenml secret create {reference.name} --{reference.key}=...`."
+            ) from exc
+        if reference.key not in secret.secret_values:
+            raise ConfigurationError(
+                f"{setting}.{key}: the ZenML secret {reference.name!r} has no key "
+                f"{reference.key!r} (its keys: {', '.join(sorted(secret.secret_values))})."
+            )
+        resolved[key] = str(secret.secret_values[reference.key])
+    return resolved
+
+
+def deployment_secret(
+    *, arguments: list[str], environment: dict[str, str], auth_key: str | None
+) -> tuple[str, str]:
+    """The `ZENML_HF_DEPLOYMENT` secret the launcher unpacks, and what its digest is taken of.
+
+    The digest input leaves out ZenML's API token, which is new at every provision without
+    meaning anything new (the old one stays valid), and adds a digest of the auth key, which
+    the app reads from ZenML when it starts: a new key must restart it.
+    """
+    bundle = json.dumps({"arguments": arguments, "environment": environment}, sort_keys=True)
+    stable = {k: v for k, v in environment.items() if k not in ROTATING_SECRETS}
+    auth = hashlib.sha256(auth_key.encode()).hexdigest() if auth_key else None
+    digest_input = json.dumps(
+        {"arguments": arguments, "environment": stable, "auth_key": auth}, sort_keys=True
+    )
+    return bundle, digest_input
 
 
 class SpaceMetadata(BaseModel):
@@ -98,6 +155,15 @@ class SpaceMetadata(BaseModel):
     )
     stale_space_ids: list[str] = Field(
         default_factory=list, description="Spaces of an earlier name, deleted after a rename."
+    )
+    snapshot_fingerprint: str | None = Field(
+        default=None,
+        description="Digest of what determines the served app's behaviour (see fingerprint.py).",
+    )
+    serving_snapshot_id: str | None = Field(
+        default=None,
+        description="The snapshot the app was started with; an equivalent newer snapshot of "
+        "the deployment does not restart it.",
     )
 
     @classmethod
@@ -240,7 +306,19 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             "A ZenML pipeline served by ZenML's deployment app. Invoke it with "
             f"`zenml deployment invoke {deployment.name}`.\n"
         )
-        entrypoint = SpaceEntrypointConfiguration.get_entrypoint_command()
+        # Nothing that changes per deploy goes in here (every commit rebuilds the Space): the
+        # deployment id, its snapshot and ZenML's environment come from the Space secret the
+        # launcher unpacks (see launch.py).
+        dockerfile = (
+            f"{base_dockerfile.rstrip()}\n"
+            "USER 1000\n"
+            f"ENV {APP_PORT_ENV}={settings.app_port}\n"
+            f'ENTRYPOINT ["python", "-m", "zenml_hf_registry.deployer.launch"]\n'
+        )
+        return {"README.md": readme.encode(), "Dockerfile": dockerfile.encode()}
+
+    @staticmethod
+    def _entrypoint_arguments(deployment: DeploymentResponse) -> list[str]:
         arguments = SpaceEntrypointConfiguration.get_entrypoint_arguments(
             **{DEPLOYMENT_ID_OPTION: deployment.id}
         )
@@ -248,16 +326,7 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         # `src.zenml_hf_registry...` in a source checkout); the image imports the package.
         source_flag = arguments.index("--entrypoint_config_source")
         arguments[source_flag + 1] = ENTRYPOINT_SOURCE
-        dockerfile = (
-            f"{base_dockerfile.rstrip()}\n"
-            "USER 1000\n"
-            f"ENV {APP_PORT_ENV}={settings.app_port}\n"
-            # A new snapshot must restart the app (it loads the deployment's snapshot at start).
-            f"ENV ZENML_HF_SNAPSHOT_ID={deployment.snapshot.id if deployment.snapshot else ''}\n"
-            f"ENTRYPOINT {json.dumps(entrypoint)}\n"
-            f"CMD {json.dumps(arguments)}\n"
-        )
-        return {"README.md": readme.encode(), "Dockerfile": dockerfile.encode()}
+        return arguments
 
     def _space_content(
         self,
@@ -325,6 +394,40 @@ class HuggingFaceDeployer(ContainerizedDeployer):
 
     # -- the do_* hooks --------------------------------------------------------------------
 
+    def provision_deployment(
+        self,
+        snapshot: PipelineSnapshotResponse,
+        stack: Stack,
+        deployment_name_or_id: str | UUID,
+        replace: bool = True,
+        timeout: int | None = None,
+    ) -> DeploymentResponse:
+        """Check the token, the organization and the referenced secrets, then provision.
+
+        ZenML's base class records the deployment before it calls `do_provision_deployment`;
+        checking these first means a deploy they stop leaves no deployment record behind.
+
+        Args:
+            snapshot: The snapshot to deploy.
+            stack: The stack it runs on.
+            deployment_name_or_id: The deployment's name or id.
+            replace: Update an existing deployment of that name.
+            timeout: How long to wait for the deployment to run.
+
+        Returns:
+            The deployment.
+        """
+        settings = cast(HuggingFaceDeployerSettings, self.get_settings(snapshot))
+        with self._translate(DeploymentProvisionError):
+            self._namespace(self._operator())
+            resolve_secret_references(settings.space_secrets, "space_secrets")
+            resolve_secret_references(
+                {k: v for k, v in settings.environment.items() if is_reference(v)}, "environment"
+            )
+        return super().provision_deployment(
+            snapshot, stack, deployment_name_or_id, replace=replace, timeout=timeout
+        )
+
     def do_provision_deployment(
         self,
         deployment: DeploymentResponse,
@@ -356,8 +459,26 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             space_id = space_id_for(
                 namespace, self.config.space_prefix, deployment.name, deployment.id
             )
+            # References first: a missing secret stops the deploy before anything changes.
+            user_secrets = resolve_secret_references(settings.space_secrets, "space_secrets")
+            hidden_environment = resolve_secret_references(
+                {k: v for k, v in settings.environment.items() if is_reference(v)}, "environment"
+            )
             image, files = self._space_content(deployment, stack, settings, token, space_id)
             previous = SpaceMetadata.from_deployment(deployment)
+            assert deployment.snapshot is not None  # checked by _settings
+            fingerprint = snapshot_fingerprint(deployment.snapshot, image)
+            bundle, digest_input = deployment_secret(
+                arguments=self._entrypoint_arguments(deployment),
+                environment={
+                    **environment,
+                    **secrets,
+                    **hidden_environment,
+                    **user_secrets,
+                    "ZENML_HF_SNAPSHOT_FINGERPRINT": fingerprint,
+                },
+                auth_key=deployment.auth_key,
+            )
             spec = SpaceSpec(
                 space_id=space_id,
                 private=settings.private,
@@ -365,8 +486,12 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 storage=settings.space_storage,
                 sleep_time=settings.sleep_time,
                 files=files,
-                secrets={**environment, **secrets, **settings.space_secrets},
-                variables=dict(settings.environment),
+                secrets={DEPLOYMENT_SECRET: bundle},
+                # Values given as secret references are secrets, never public variables.
+                variables={
+                    k: v for k, v in settings.environment.items() if k not in hidden_environment
+                },
+                digest_inputs={DEPLOYMENT_SECRET: digest_input},
             )
             known = previous if previous is not None and previous.space_id == space_id else None
             stale = sorted(
@@ -387,11 +512,19 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 managed_files=managed_files,
             )
             digests = {
-                key: secret_digest(key, value, token)
+                key: spec.secret_digest(key, token)
                 if plan.create or key in plan.set_secrets
                 else (known.secret_digests.get(key, "") if known else "")
-                for key, value in spec.secrets.items()
+                for key in spec.secrets
             }
+            # The app loads its snapshot when it starts: an equivalent snapshot (same
+            # fingerprint) leaves it serving the one it started with.
+            restarted = plan.restarts_or_rebuilds or known is None
+            serving = (
+                str(deployment.snapshot.id)
+                if restarted or known is None
+                else (known.serving_snapshot_id or str(deployment.snapshot.id))
+            )
             metadata = SpaceMetadata(
                 space_id=space_id,
                 endpoint=self.config.endpoint,
@@ -405,8 +538,17 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 # Until the commit lands, the files to delete are still the deployer's.
                 managed_files=sorted(set(spec.files) | set(plan.delete_files)),
                 stale_space_ids=stale,
+                snapshot_fingerprint=fingerprint,
+                serving_snapshot_id=serving,
             )
             self._record(deployment, metadata)
+            if not restarted:
+                logger.info(
+                    "Space %s: the snapshot is equivalent to the one it serves (%s): nothing "
+                    "to change",
+                    space_id,
+                    serving,
+                )
             logger.info("Space %s: %s", space_id, plan.summary())
             built = "built in the Space FROM " if settings.build_in_space else ""
             operator.apply(spec, plan, commit_message=f"Deploy {deployment.name} ({built}{image})")

@@ -73,6 +73,14 @@ class SpaceSpec:
     files: dict[str, bytes]
     secrets: dict[str, str]
     variables: dict[str, str]
+    # What a secret's digest is taken of, when not its whole value: a bundle of values some of
+    # which rotate without meaning anything new (ZenML's per-provision API token) is compared
+    # by its stable part only.
+    digest_inputs: dict[str, str] = field(default_factory=dict)
+
+    def secret_digest(self, key: str, salt: str) -> str:
+        """The digest that tells whether secret `key` changed (see `digest_inputs`)."""
+        return secret_digest(key, self.digest_inputs.get(key, self.secrets[key]), salt)
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,23 @@ class SpacePlan:
     sleep_time: int | None = None
     private: bool | None = None
     restart: bool = False  # paused or stopped: bring it back
+    # Pause the running Space before the changes: on the Hub each setting change restarts a
+    # running Space, while changes made to a paused one wait for its next start. With two or
+    # more restarting changes, pause + changes + one start costs less than a restart each.
+    pause: bool = False
+
+    @property
+    def restarting_changes(self) -> int:
+        """How many calls of this plan restart a running Space, one each."""
+        return (
+            len(self.set_secrets)
+            + len(self.delete_secrets)
+            + len(self.set_variables)
+            + len(self.delete_variables)
+            + bool(self.hardware)
+            + bool(self.storage)
+            + bool(self.remove_storage)
+        )
 
     @property
     def restarts_or_rebuilds(self) -> bool:
@@ -180,7 +205,10 @@ class SpacePlan:
             parts.append(f"sleep time -> {self.sleep_time}s")
         if self.private is not None:
             parts.append("make private" if self.private else "make public")
-        if self.restart:
+        if self.pause:
+            parts.insert(0, "pause")
+            parts.append("start")
+        elif self.restart:
             parts.append("restart")
         return "; ".join(parts) or "nothing to change"
 
@@ -188,6 +216,8 @@ class SpacePlan:
 # Stages a redeploy brings back: stopped, or crashed at run time (perhaps for a reason that is
 # gone, like an unreachable ZenML server). A build error needs a changed commit instead.
 _RESUMABLE = {"PAUSED", "STOPPED", "RUNTIME_ERROR"}
+# Stages in which setting changes are stored and wait for the next start (no app to restart).
+_IDLE = {"PAUSED", "STOPPED", "NO_APP_FILE", "CONFIG_ERROR"}
 
 
 def check_write_access(identity: dict[str, Any], namespace: str, *, endpoint: str) -> None:
@@ -251,8 +281,8 @@ def plan_space(
     for key, value in spec.secrets.items():
         if key in ROTATING_SECRETS and key in observed.secret_keys:
             continue  # decided below, once we know whether the Space restarts anyway
-        if key not in observed.secret_keys or managed_secrets.get(key) != secret_digest(
-            key, value, salt
+        if key not in observed.secret_keys or managed_secrets.get(key) != spec.secret_digest(
+            key, salt
         ):
             plan.set_secrets[key] = value
     plan.delete_secrets = sorted(
@@ -278,10 +308,17 @@ def plan_space(
         plan.private = spec.private
     plan.restart = observed.stage in _RESUMABLE
     if plan.restarts_or_rebuilds:
-        # The Space restarts anyway: refresh rotating secrets for free.
+        # The Space restarts anyway: refresh rotating secrets with the same start.
         for key in ROTATING_SECRETS & spec.secrets.keys():
             if managed_secrets.get(key) != secret_digest(key, spec.secrets[key], salt):
                 plan.set_secrets[key] = spec.secrets[key]
+    changes = plan.restarting_changes
+    if observed.stage not in _IDLE and changes and changes + bool(plan.commit_files) >= 2:
+        # One start instead of one restart per change (and none before a rebuild).
+        plan.pause = True
+        plan.restart = not (plan.commit_files or plan.delete_files)
+    elif observed.stage == "RUNTIME_ERROR" and changes:
+        plan.restart = False  # the change restarts it
     return plan
 
 
@@ -358,6 +395,8 @@ class SpaceOperator:
                 idempotent=False,
                 landed=lambda: self.api.repo_exists(space_id, repo_type="space"),
             )
+        if plan.pause:
+            write(lambda: self.api.pause_space(space_id))
         if plan.private is not None:
             private = plan.private
             write(
@@ -395,6 +434,9 @@ class SpaceOperator:
                 idempotent=False,
                 landed=lambda: self._has_files(space_id, plan.commit_files, plan.delete_files),
             )
+            if plan.pause and self._stage(space_id) in _IDLE:
+                # The Hub may keep a paused Space paused through a commit: start it (once).
+                write(lambda: self.api.restart_space(space_id))
         elif plan.restart:
             write(lambda: self.api.restart_space(space_id))
 
@@ -405,6 +447,9 @@ class SpaceOperator:
         return all(_holds(file_oids, lfs_sha256, p, c) for p, c in files.items()) and not any(
             p in file_oids for p in deleted
         )
+
+    def _stage(self, space_id: str) -> str:
+        return str(self.runtime(space_id)[0].stage)
 
     def _read(self, space_id: str, call: Callable[[], T]) -> T:
         return read_with_retries(call, endpoint=self.endpoint, what=f"reading Space {space_id}")
