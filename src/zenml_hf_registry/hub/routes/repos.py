@@ -6,7 +6,6 @@ import base64
 import hashlib
 import html
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -14,14 +13,21 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from zenml_hf_registry.hub.app import HubJSONResponse, caller_of, external_base, hub_of, realm_of
 from zenml_hf_registry.hub.cards import validate_card
+from zenml_hf_registry.hub.context import (
+    HubJSONResponse,
+    caller_of,
+    external_base,
+    hub_of,
+    load_repo,
+    realm_of,
+    repo_url,
+)
 from zenml_hf_registry.hub.errors import (
     BadRequest,
     Conflict,
     EntryNotFound,
     NotFound,
-    RepoMoved,
     RepoNotFound,
     Unauthorized,
 )
@@ -98,42 +104,6 @@ _REPO_READS = frozenset(
 )
 
 JsonBody = Annotated[dict[str, Any], Body()]
-
-
-def load_repo(
-    request: Request, repo_type: str, namespace: str, name: str, *, write: bool = False
-) -> Repo:
-    """The repo addressed by the URL, checked against the caller's rights.
-
-    The old name of a moved repo answers a redirect to the same URL under its new name.
-    """
-    hub = hub_of(request)
-    kind = RepoType.from_plural(repo_type)
-    caller = caller_of(request)
-    try:
-        return hub.repos.get_repo(realm_of(request), kind, namespace, name, caller, write=write)
-    except RepoNotFound:
-        moved = hub.repos.find_moved_repo(realm_of(request), kind, namespace, name, caller)
-        if moved is None:
-            raise
-        raise RepoMoved(
-            f"Repository {namespace}/{name} was moved to {moved.repo_id}",
-            location=_renamed_url(request, f"{namespace}/{name}", moved.repo_id),
-        ) from None
-
-
-def _renamed_url(request: Request, old_id: str, new_id: str) -> str:
-    """This request's URL (prefix and query kept) with the repo's old id replaced by the new."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    path = raw.decode("latin-1")
-    path = re.sub(rf"/{re.escape(old_id)}(?=/|$)", f"/{new_id}", path, count=1)
-    query = request.url.query
-    return f"{request.scope.get('zhr.prefix', '')}{path}{'?' + query if query else ''}"
-
-
-def repo_url(request: Request, repo: Repo) -> str:
-    """The repo's web URL on this endpoint (what `create_repo` returns)."""
-    return f"{external_base(request)}/{repo.type.url_prefix}{repo.repo_id}"
 
 
 def _split_repo_id(request: Request, body: dict[str, Any]) -> tuple[str, str]:

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
-from zenml_hf_registry.hub.app import hub_of
+from zenml_hf_registry.hub.context import hub_of, load_repo
 from zenml_hf_registry.hub.errors import BadRequest
 from zenml_hf_registry.hub.repos import Repo
-from zenml_hf_registry.hub.routes.repos import load_repo
 
 __all__ = ["router"]
 
