@@ -31,6 +31,7 @@ from zenml_hf_registry.hub.repos import CommitOperation, Repo, validate_path
 from zenml_hf_registry.hub.state import Hub
 from zenml_hf_registry.hub.storage import git_blob_oid
 from zenml_hf_registry.hub.tickets import TicketSigner
+from zenml_hf_registry.hub.wire import CommitAnswer
 
 __all__ = ["router"]
 
@@ -473,15 +474,11 @@ async def create_commit(
     if result.pr_num is None and not revision.startswith("refs/pr/"):
         hub.on_commit(repo, result.commit_id)  # a pull request neither rebuilds nor publishes
     url = repo_url(request, repo)
-    answer: dict[str, Any] = {
-        "success": True,
-        "commitOid": result.commit_id,
-        "commitUrl": f"{url}/commit/{result.commit_id}",
-        "hookOutput": "",
-    }
-    if result.pr_num is not None:
-        answer["pullRequestUrl"] = f"{url}/discussions/{result.pr_num}"
-    return answer
+    return CommitAnswer(
+        commit_oid=result.commit_id,
+        commit_url=f"{url}/commit/{result.commit_id}",
+        pull_request_url=f"{url}/discussions/{result.pr_num}" if result.pr_num else None,
+    ).body()
 
 
 def _load_for_commit(request: Request, repo_type: str, namespace: str, name: str) -> Repo:
