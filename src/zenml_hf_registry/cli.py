@@ -387,6 +387,11 @@ def publish(
     help="Download into this folder instead of the cache.",
 )
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--allow-unverified",
+    is_flag=True,
+    help="Download a package the registry gives no checksums for (refused by default).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 def pull(
     repo_id: str,
@@ -397,9 +402,10 @@ def pull(
     revision: str | None,
     local_dir: Path | None,
     cache_dir: Path | None,
+    allow_unverified: bool,
     as_json: bool,
 ) -> None:
-    """Download a published snapshot and verify its package checksums."""
+    """Download a published snapshot and verify it: each file, then the package checksums."""
     from zenml_hf_registry.registry import pull_snapshot
 
     target = _registry_target(registry, registry_token, registry_endpoint, registry_api)
@@ -412,6 +418,7 @@ def pull(
             local_dir=local_dir,
             cache_dir=cache_dir,
             progress=progress,
+            allow_unverified=allow_unverified,
         ),
     )
     if as_json:
