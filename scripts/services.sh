@@ -22,6 +22,8 @@ install_missing() {
   command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
   [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
   command -v busybox >/dev/null 2>&1 || need+=(busybox-static)
+  # Sandboxes process-runtime Spaces like Hub containers (tests require it in CI).
+  command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -6,6 +6,7 @@ them, so `zenml-hf-registry --help` answers at once.
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,81 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Exit codes, documented in the README.
+EXIT_FAILURE = 1  # the operation failed (a publish or pull that could not be verified, ...)
+EXIT_USAGE = 2  # a bad command line or input (click's own code for usage errors)
+EXIT_ACCESS = 3  # the Hub or registry refused the token
+EXIT_NOT_FOUND = 4  # no such repo, revision or package
+EXIT_UNAVAILABLE = 5  # the Hub could not be reached or kept failing; the port is in use
+
+
+def _exit_code_and_message(exc: Exception) -> tuple[int, str] | None:
+    """How an expected failure is shown: one line and an exit code; None for a bug.
+
+    Input values are never echoed (a rejected value may be a token).
+    """
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+    from pydantic import ValidationError
+
+    from zenml_hf_registry.errors import (
+        ConfigurationError,
+        HfRegistryError,
+        HubAccessError,
+        HubUnavailableError,
+        SnapshotNotFoundError,
+    )
+
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        return EXIT_USAGE, problems
+    if isinstance(exc, SnapshotNotFoundError | RepositoryNotFoundError | RevisionNotFoundError):
+        return EXIT_NOT_FOUND, str(exc).splitlines()[0]
+    if isinstance(exc, EntryNotFoundError):
+        return EXIT_NOT_FOUND, str(exc).splitlines()[0]
+    if isinstance(exc, ConfigurationError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, HubAccessError):
+        return EXIT_ACCESS, str(exc)
+    if isinstance(exc, HubUnavailableError):
+        return EXIT_UNAVAILABLE, str(exc)
+    if isinstance(exc, HfRegistryError):
+        return EXIT_FAILURE, str(exc)
+    if isinstance(exc, HfHubHTTPError):
+        return EXIT_FAILURE, str(exc).splitlines()[0]
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return EXIT_UNAVAILABLE, f"cannot listen: {exc.strerror} (choose another --port, or 0)"
+    if isinstance(exc, ValueError) and type(exc).__module__.startswith("huggingface_hub"):
+        # huggingface_hub's validators (HFValidationError, HfUriError): bad input it read.
+        return EXIT_USAGE, str(exc).splitlines()[0]
+    return None
+
+
+class _Cli(click.Group):
+    """The command group that shows expected failures as one line with a documented code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            shown = _exit_code_and_message(exc)
+            if shown is None:
+                raise
+            code, message = shown
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(code)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="zenml-hf-registry")
 def cli() -> None:
     """Ship ZenML pipelines to Hugging Face Spaces and model snapshots to a private registry."""
@@ -237,8 +312,6 @@ def _summary(record: PackageRecord, title: str) -> None:
 def _run_with_status(message: str, work: Callable[[Callable[[str], None]], T]) -> T:
     from rich.console import Console
 
-    from zenml_hf_registry.errors import HfRegistryError
-
     console = Console(stderr=True)
     with console.status(message) as status:
 
@@ -246,10 +319,7 @@ def _run_with_status(message: str, work: Callable[[Callable[[str], None]], T]) -
             console.log(line)
             status.update(line)
 
-        try:
-            return work(progress)
-        except HfRegistryError as exc:
-            raise click.ClickException(str(exc)) from exc
+        return work(progress)
 
 
 @cli.command("publish")
@@ -257,7 +327,11 @@ def _run_with_status(message: str, work: Callable[[Callable[[str], None]], T]) -
 @click.option("--revision", default="main", show_default=True, help="Branch, tag or commit.")
 @_with_registry_options
 @click.option(
-    "--source-endpoint", default="https://huggingface.co", show_default=True, help="Source Hub."
+    "--source-endpoint",
+    envvar="HF_ENDPOINT",
+    default="https://huggingface.co",
+    show_default=True,
+    help="Source Hub [env: HF_ENDPOINT].",
 )
 @click.option("--source-token", envvar="HF_TOKEN", help="Token for the source Hub [env: HF_TOKEN].")
 @click.option(
@@ -313,6 +387,11 @@ def publish(
     help="Download into this folder instead of the cache.",
 )
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--allow-unverified",
+    is_flag=True,
+    help="Download a package the registry gives no checksums for (refused by default).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 def pull(
     repo_id: str,
@@ -323,9 +402,10 @@ def pull(
     revision: str | None,
     local_dir: Path | None,
     cache_dir: Path | None,
+    allow_unverified: bool,
     as_json: bool,
 ) -> None:
-    """Download a published snapshot and verify its package checksums."""
+    """Download a published snapshot and verify it: each file, then the package checksums."""
     from zenml_hf_registry.registry import pull_snapshot
 
     target = _registry_target(registry, registry_token, registry_endpoint, registry_api)
@@ -338,6 +418,7 @@ def pull(
             local_dir=local_dir,
             cache_dir=cache_dir,
             progress=progress,
+            allow_unverified=allow_unverified,
         ),
     )
     if as_json:
@@ -367,14 +448,10 @@ def packages_list(
     from rich.console import Console
     from rich.table import Table
 
-    from zenml_hf_registry.errors import HfRegistryError
     from zenml_hf_registry.registry import list_packages
 
     target = _registry_target(registry, registry_token, registry_endpoint, registry_api)
-    try:
-        items = list_packages(target, name=name)
-    except HfRegistryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    items = list_packages(target, name=name)
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return

@@ -7,8 +7,10 @@
     ├── HubAccessError               the Hub refused the token: 401/403 (endpoint)
     ├── HubUnavailableError          network errors, 429 and 5xx after retries (endpoint)
     ├── SpaceError                   a Space operation failed (space_id)
-    └── PublishError                 a snapshot could not be published or verified
-        └── ChecksumMismatchError    (repo_id, field, expected, actual)
+    ├── PublishError                 a snapshot could not be published or verified
+    │   ├── ChecksumMismatchError    (repo_id, field, expected, actual)
+    │   └── UnverifiableSnapshotError (repo_id): the registry gives nothing to verify against
+    └── UntrustedAnswerError         a server's answer is unsafe to act on (endpoint)
 
 The deployer translates these into ZenML's `DeployerError` family at its boundary. Messages
 never contain tokens.
@@ -26,6 +28,8 @@ __all__ = [
     "PublishError",
     "SnapshotNotFoundError",
     "SpaceError",
+    "UntrustedAnswerError",
+    "UnverifiableSnapshotError",
 ]
 
 
@@ -108,3 +112,16 @@ class ChecksumMismatchError(PublishError):
         self.field = field
         self.expected = expected
         self.actual = actual
+
+
+class UnverifiableSnapshotError(PublishError):
+    """The registry's package record carries no checksums: nothing proves the files are right."""
+
+
+class UntrustedAnswerError(HfRegistryError):
+    """A server answered something unsafe to act on (a commit id that is not one, a path
+    outside the target): nothing is written."""
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint

@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -172,6 +174,23 @@ def follow_until(process: subprocess.Popen[str], marker: str, timeout: float) ->
             process.wait()
     output = "".join(lines)
     assert marker in output, f"{marker!r} never appeared:\n{output}"
+    return output
+
+
+def read_until(
+    process: subprocess.Popen[bytes], done: Callable[[bytes], bool], timeout: float
+) -> bytes:
+    """What an unbuffered process printed until `done` holds for it (fails after `timeout`)."""
+    assert process.stdout is not None
+    output = b""
+    deadline = time.monotonic() + timeout
+    while not done(output):
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out; printed so far:\n{output.decode()}"
+        if select.select([process.stdout], [], [], left)[0]:
+            chunk = os.read(process.stdout.fileno(), 65536)
+            assert chunk, f"exited; printed:\n{output.decode()}"
+            output += chunk
     return output
 
 
@@ -528,3 +547,87 @@ def test_plain_secrets_and_tokens_are_refused_before_anything_exists(
     assert "{API_KEY: '{{my_secret.api_key}}'}" in output
     assert "sentinel-plain-value" not in output
     assert "hello-plain" not in zenml("deployment", "list")
+
+
+def test_a_crashed_app_names_its_cause_and_logs_tail_as_docker_logs_does(
+    zenml: ZenML, hub: LocalHub, stack: str, tmp_path: Path
+) -> None:
+    """A pipeline module the Space cannot import: the deploy fails with the import error (not
+    "operational state is error"), describe shows it, and `logs --tail` counts lines."""
+    (tmp_path / "crashing_pipeline.py").write_text(
+        (ROOT / "examples" / "hello_pipeline" / "pipeline.py").read_text()
+    )
+    config = ROOT / "examples" / "hello_pipeline" / "local_hub.yaml"
+    output = zenml(
+        *("pipeline", "deploy", "crashing_pipeline.hello_pipeline", "--name", "crashing"),
+        *("--config", str(config), "--timeout", "120"),
+        check=False,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    cause = "ModuleNotFoundError: No module named 'crashing_pipeline'"
+    assert f"Failed to provision deployment crashing: The app crashed: {cause}" in output
+    assert "zenml deployment logs crashing" in output
+
+    details = zenml("deployment", "describe", "crashing", "--show-metadata")
+    assert "ERROR" in details
+    assert f"error_message: The app crashed: {cause}" in details
+    assert not [c for c in "│╭╰\x1b" if c in details]
+
+    logs = zenml("deployment", "logs", "crashing").splitlines()
+    assert cause in "\n".join(logs)
+    assert not [line for line in logs if "\x1b" in line]
+    tail_two = zenml("deployment", "logs", "crashing", "--tail", "2").splitlines()
+    assert tail_two == logs[-2:]
+    assert zenml("deployment", "logs", "crashing", "--tail", "0").strip() == ""
+    refused = subprocess.run(
+        [str(ZENML), "deployment", "logs", "crashing", "--tail", "-1"],
+        env=zenml.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert "Invalid value for '--tail': must be 0 or more" in refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+    zenml("deployment", "delete", "crashing", "-y")
+
+
+@pytest.mark.timeout(600)  # a deploy, four ZenML CLI calls and a 45 s follow
+def test_logs_of_a_running_app_follow_from_the_tail_and_cost_what_describe_costs(
+    zenml: ZenML, hub: LocalHub, stack: str
+) -> None:
+    zenml(
+        *("pipeline", "deploy", PIPELINE, "--name", "hello-logs"),
+        *("--config", "examples/hello_pipeline/local_hub.yaml", "--timeout", "180"),
+        timeout=300,
+    )
+    timings: dict[str, float] = {}
+    for command in ("describe", "logs", "describe", "logs"):
+        started = time.monotonic()
+        output = zenml("deployment", command, "hello-logs")
+        timings[command] = min(timings.get(command, 1e9), time.monotonic() - started)
+    logs = output
+    # Both are dominated by ZenML's start-up (and this machine's load: the margin is loose);
+    # logs once waited 5 s more for the silent stream of a running app.
+    assert timings["logs"] < timings["describe"] + 4, timings
+
+    # Exactly the last 3 lines, then nothing until the app logs something new.
+    follower = subprocess.Popen(
+        [str(ZENML), "deployment", "logs", "hello-logs", "--follow", "--tail", "3"],
+        env={**zenml.env, "PYTHONUNBUFFERED": "1"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # where ZenML's CLI prints log lines
+        bufsize=0,
+    )
+    try:
+        backlog = read_until(follower, lambda out: out.count(b"\n") >= 3, timeout=120)
+        assert not select.select([follower.stdout], [], [], 5)[0], backlog
+        assert backlog.decode().splitlines() == logs.splitlines()[-3:]
+        zenml("deployment", "invoke", "hello-logs", "--name=Tail")
+        read_until(follower, lambda out: b"POST /invoke" in out, timeout=120)
+    finally:
+        follower.kill()
+        follower.wait()
+    zenml("deployment", "delete", "hello-logs", "-y")

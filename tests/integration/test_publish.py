@@ -342,7 +342,7 @@ def test_cli_publish_pull_and_list(setup: Setup, tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert refused.returncode == 1
+    assert refused.returncode == 3  # the documented code of a refused token
     assert "refused the token" in refused.stderr
     assert "Traceback" not in refused.stderr
 
@@ -414,3 +414,56 @@ def test_a_damaged_cached_file_stops_the_publish_before_any_byte_is_sent(
     ).list_repo_commits("acme/tiny-model")
     assert [c.title for c in commits if c.title.startswith("Publish")] == []
     assert list_packages(setup.registry) == []
+
+
+def test_cli_failures_are_one_line_with_documented_exit_codes(setup: Setup, tmp_path: Path) -> None:
+    cli = str(Path(sys.executable).with_name("zenml-hf-registry"))
+    common = ["--registry", "acme/models", "--registry-endpoint", setup.registry.hub_endpoint]
+    env = {**os.environ, "HF_TOKEN": setup.source_target.token or "", "COLUMNS": "200"}
+
+    def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cli, *args],
+            env={**env, **extra_env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+        assert "Traceback" not in result.stdout + result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1, result.stderr
+        return errors[0]
+
+    # A read-only registry token: refused (3) before anything is downloaded.
+    read_only = run(
+        *("publish", "acme/tiny-model", "--revision", setup.sha, *common),
+        *("--source-endpoint", setup.source.url, "--cache-dir", str(tmp_path / "c")),
+        ZENML_HF_REGISTRY_TOKEN=REGISTRY_READ.token,
+    )
+    assert read_only.returncode == 3, read_only.stderr
+    assert "refused the token" in one_error_line(read_only)
+    assert REGISTRY_READ.token not in read_only.stdout + read_only.stderr
+
+    # HF_ENDPOINT is the default source; an unknown repo there is "not found" (4).
+    missing = run(
+        *("publish", "acme/no-such-model", *common),
+        HF_ENDPOINT=setup.source.url,
+        ZENML_HF_REGISTRY_TOKEN=REGISTRY_WRITE.token,
+    )
+    assert missing.returncode == 4, missing.stderr
+    assert f"acme/no-such-model does not exist at {setup.source.url}" in one_error_line(missing)
+
+    # A token the local Hub refuses is named by its option, never echoed (2).
+    short = run("hub", "serve", "--port", "0", "--token", "shh", "--data-dir", str(tmp_path / "h"))
+    assert short.returncode == 2
+    assert "at least 8 characters" in one_error_line(short)
+    assert "shh" not in short.stdout + short.stderr
+
+    # A port in use (5).
+    port = setup.source.url.rsplit(":", 1)[1]
+    busy = run("hub", "serve", "--port", port, "--data-dir", str(tmp_path / "h"))
+    assert busy.returncode == 5
+    assert "Address already in use" in one_error_line(busy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -212,3 +213,31 @@ def test_reads_ride_out_a_short_outage_and_say_so_when_it_lasts(
     outage(20)
     with pytest.raises(HubUnavailableError, match=r"answered 503.*after 4 attempts"):
         operator.runtime(desired.space_id)
+
+
+CHATTY_APP = b"""\
+import http.server, os, sys
+for i in range(5):
+    print(f"\\x1b[32mline {i}\\x1b[0m", flush=True)
+address = ("127.0.0.1", int(os.environ["PORT"]))
+http.server.HTTPServer(address, http.server.BaseHTTPRequestHandler).serve_forever()
+"""
+
+
+def test_logs_are_plain_text_cut_to_tail_and_read_without_waiting_on_a_running_app(
+    operator: SpaceOperator,
+) -> None:
+    desired = spec(files={**spec().files, "app.py": CHATTY_APP})
+    deploy(operator, desired, {}, "salt")
+    assert operator.wait_for_stage(desired.space_id, {"RUNNING"}, timeout=30) == "RUNNING"
+
+    started = time.monotonic()
+    run = list(operator.logs(desired.space_id, build=False, follow=False))
+    # The running app keeps its stream open: fetch_space_logs waits 5 s of silence here.
+    assert time.monotonic() - started < 3
+    assert [line for line in run if line.startswith("line")] == [f"line {i}" for i in range(5)]
+    assert not [line for line in run if "\x1b" in line]
+
+    assert list(operator.logs(desired.space_id, build=False, follow=False, tail=2)) == run[-2:]
+    assert list(operator.logs(desired.space_id, build=False, follow=False, tail=0)) == []
+    assert list(operator.logs(desired.space_id, build=False, follow=False, tail=99)) == run

@@ -113,3 +113,77 @@ def test_docker_space_runtime_secrets_and_variables_parse_in_the_clients_types(
     paused = api.pause_space("acme/typed")
     assert paused.stage == SpaceStage.PAUSED
     assert set(paused.raw) == RUNTIME_KEYS
+
+
+def test_repo_answers_parse_in_the_clients_types(hub: LocalHub, hub_tokens: HubTokens) -> None:
+    from huggingface_hub import CommitOperationAdd
+    from huggingface_hub.hf_api import (
+        CommitInfo,
+        GitCommitInfo,
+        GitRefs,
+        ModelInfo,
+        RepoFile,
+        RepoFolder,
+    )
+
+    api = HfApi(endpoint=hub.url, token=hub_tokens.writer.token)
+    api.create_repo("acme/typed-model")
+    info: CommitInfo = api.create_commit(
+        "acme/typed-model",
+        [
+            CommitOperationAdd(path_in_repo="config.json", path_or_fileobj=b'{"a": 1}'),
+            CommitOperationAdd(path_in_repo="weights/model.bin", path_or_fileobj=b"\0" * 2048),
+        ],
+        commit_message="Add model",
+        commit_description="with <weights>",
+    )
+    assert isinstance(info, CommitInfo)
+    assert len(info.oid) == 40
+    assert info.commit_url.startswith(hub.url)
+    assert info.pr_url is None
+    pr = api.upload_file(
+        path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="acme/typed-model", create_pr=True
+    )
+    assert pr.pr_num == 1
+    assert pr.pr_revision == "refs/pr/1"
+    api.create_branch("acme/typed-model", branch="dev")
+    api.create_tag("acme/typed-model", tag="v1")
+
+    model = api.model_info("acme/typed-model", files_metadata=True)
+    assert isinstance(model, ModelInfo)
+    assert model.sha == info.oid
+    siblings = {s.rfilename: s for s in model.siblings or []}
+    assert siblings["weights/model.bin"].lfs is not None
+    assert siblings["weights/model.bin"].lfs.size == 2048
+    assert siblings["config.json"].lfs is None
+    assert siblings["config.json"].blob_id is not None
+
+    tree = list(api.list_repo_tree("acme/typed-model", recursive=True, expand=True))
+    by_path = {entry.path: entry for entry in tree}
+    assert isinstance(by_path["weights"], RepoFolder)
+    weights = by_path["weights/model.bin"]
+    assert isinstance(weights, RepoFile)
+    assert weights.lfs is not None
+    assert weights.lfs.sha256
+    assert weights.lfs.pointer_size > 0
+    assert weights.last_commit is not None
+    assert weights.last_commit.oid == info.oid
+    assert weights.last_commit.title == "Add model"
+
+    paths = api.get_paths_info("acme/typed-model", ["config.json", "weights", "missing"])
+    assert sorted(type(p).__name__ for p in paths) == ["RepoFile", "RepoFolder"]
+
+    refs = api.list_repo_refs("acme/typed-model", include_pull_requests=True)
+    assert isinstance(refs, GitRefs)
+    assert {b.name for b in refs.branches} == {"main", "dev"}
+    assert [t.name for t in refs.tags] == ["v1"]
+    assert refs.pull_requests is not None
+    assert [p.ref for p in refs.pull_requests] == ["refs/pr/1"]
+    assert refs.branches[0].target_commit
+
+    commits = api.list_repo_commits("acme/typed-model", formatted=True)
+    assert all(isinstance(c, GitCommitInfo) for c in commits)
+    assert commits[0].title == "Add model"
+    assert commits[0].authors == ["alice"]
+    assert commits[0].formatted_message is not None
+    assert "&lt;weights&gt;" in commits[0].formatted_message

@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+import click
 import requests
 from huggingface_hub.errors import RepositoryNotFoundError
 from pydantic import BaseModel, Field
@@ -40,6 +41,7 @@ from zenml_hf_registry.deployer.entrypoint import (
 )
 from zenml_hf_registry.deployer.fingerprint import snapshot_fingerprint
 from zenml_hf_registry.deployer.launch import DEPLOYMENT_SECRET
+from zenml_hf_registry.deployer.logs import check_tail, failure_cause, last_lines, plain_line
 from zenml_hf_registry.deployer.naming import space_id_for
 from zenml_hf_registry.deployer.space import (
     ROTATING_SECRETS,
@@ -69,7 +71,7 @@ if TYPE_CHECKING:
     from zenml.models import PipelineSnapshotBase, PipelineSnapshotResponse
     from zenml.stack import Stack
 
-__all__ = ["HuggingFaceDeployer", "SpaceMetadata"]
+__all__ = ["HuggingFaceDeployer", "InvalidTailError", "SpaceMetadata"]
 
 logger = get_logger(__name__)
 
@@ -128,6 +130,14 @@ def deployment_secret(
         {"arguments": arguments, "environment": stable, "auth_key": auth}, sort_keys=True
     )
     return bundle, digest_input
+
+
+class InvalidTailError(DeployerError, click.BadParameter):
+    """A negative `--tail`: a `DeployerError` to Python callers, a usage error to click.
+
+    `zenml deployment logs` reads the log generator without catching anything; click shows its
+    own exceptions as one line (`Error: Invalid value for '--tail': ...`, exit code 2).
+    """
 
 
 class SpaceMetadata(BaseModel):
@@ -402,10 +412,14 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         replace: bool = True,
         timeout: int | None = None,
     ) -> DeploymentResponse:
-        """Check the token, the organization and the referenced secrets, then provision.
+        """Check the token, the organization and the referenced secrets, then provision;
+        a Space that fails is reported with its cause.
 
         ZenML's base class records the deployment before it calls `do_provision_deployment`;
         checking these first means a deploy they stop leaves no deployment record behind.
+        ZenML reports a Space that failed to build or crashed as "operational state is error";
+        the cause this deployer found in the Space's logs (recorded as `error_message`)
+        replaces that sentence.
 
         Args:
             snapshot: The snapshot to deploy.
@@ -416,6 +430,9 @@ class HuggingFaceDeployer(ContainerizedDeployer):
 
         Returns:
             The deployment.
+
+        Raises:
+            DeploymentProvisionError: the Space failed; the message says why.
         """
         settings = cast(HuggingFaceDeployerSettings, self.get_settings(snapshot))
         with self._translate(DeploymentProvisionError):
@@ -424,9 +441,33 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             resolve_secret_references(
                 {k: v for k, v in settings.environment.items() if is_reference(v)}, "environment"
             )
-        return super().provision_deployment(
-            snapshot, stack, deployment_name_or_id, replace=replace, timeout=timeout
-        )
+        try:
+            return super().provision_deployment(
+                snapshot, stack, deployment_name_or_id, replace=replace, timeout=timeout
+            )
+        except DeploymentProvisionError as exc:
+            cause = self._recorded_failure(deployment_name_or_id, snapshot.project_id)
+            if cause is None:
+                raise
+            name, message = cause
+            raise DeploymentProvisionError(
+                f"Failed to provision deployment {name}: {message}. "
+                f"`zenml deployment logs {name}` shows the whole log."
+            ) from exc
+
+    @staticmethod
+    def _recorded_failure(
+        deployment_name_or_id: str | UUID, project: UUID
+    ) -> tuple[str, str] | None:
+        """The name and recorded cause of a deployment whose Space failed, else None."""
+        try:
+            deployment = Client().get_deployment(deployment_name_or_id, project=project)
+        except KeyError:
+            return None
+        metadata = SpaceMetadata.from_deployment(deployment)
+        if metadata is None or metadata.stage not in FAILED or not metadata.error_message:
+            return None
+        return deployment.name, metadata.error_message
 
     def do_provision_deployment(
         self,
@@ -597,7 +638,16 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         metadata.error_message = runtime.raw.get("errorMessage")
         status = deployment_status(stage)
         if stage in FAILED:
-            metadata.last_log_lines = self._last_lines(operator, metadata.space_id, stage)
+            build_lines = self._read_logs(operator, metadata.space_id, build=True)
+            run_lines = (
+                self._read_logs(operator, metadata.space_id, build=False)
+                if stage == "RUNTIME_ERROR"
+                else []
+            )
+            cause = failure_cause(stage, metadata.error_message, build_lines, run_lines)
+            metadata.error_message = str(cause)
+            shown = [plain_line(line) for line in (run_lines or build_lines)]
+            metadata.last_log_lines = [line for line in shown if line][-_LOG_LINES_ON_ERROR:]
         elif stage in STOPPED:
             metadata.error_message = (
                 f"The Space is {stage.lower()}; `zenml deployment provision {name}` restarts it."
@@ -608,13 +658,12 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             status=status, url=metadata.app_url, metadata=metadata.model_dump()
         )
 
-    def _last_lines(self, operator: SpaceOperator, space_id: str, stage: str) -> list[str]:
+    def _read_logs(self, operator: SpaceOperator, space_id: str, *, build: bool) -> list[str]:
         try:
             with self._translate():
-                lines = list(operator.logs(space_id, build=stage != "RUNTIME_ERROR", follow=False))
+                return list(operator.logs(space_id, build=build, follow=False))
         except DeployerError:
             return []
-        return lines[-_LOG_LINES_ON_ERROR:]
 
     def _check_deployment_health(self, deployment: DeploymentResponse) -> bool:
         """The app's /health, through the Hub's gate with the HF token for private Spaces."""
@@ -636,35 +685,49 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         follow: bool = False,
         tail: int | None = None,
     ) -> Generator[str, bool, None]:
-        """Build logs, then run logs (following the run logs with `follow`).
+        """Build logs, then run logs (following the run logs with `follow`), as plain text.
 
         Args:
             deployment: The deployment.
             follow: Keep streaming run logs as they come.
-            tail: Only the last `tail` lines (of build and run logs together).
+            tail: Only the last `tail` lines of build and run logs together (0: none); with
+                `follow`, of the backlog shown before new lines.
 
         Yields:
             Log lines.
+
+        Raises:
+            InvalidTailError: `tail` is negative.
+            DeploymentNotFoundError: the deployment has no Space yet.
         """
+        try:
+            check_tail(tail)
+        except ValueError as exc:
+            raise InvalidTailError(str(exc).removeprefix("--tail "), param_hint="'--tail'") from exc
         metadata = SpaceMetadata.from_deployment(deployment)
         if metadata is None:
             raise DeploymentNotFoundError(f"Deployment {deployment.name} has no Space yet")
         operator = SpaceOperator(make_api(metadata.endpoint, self._token()))
+        space_id = metadata.space_id
+        if tail == 0 and not follow:
+            return
         with self._translate():
+            # The Hub cuts each log to its last `tail` lines; the last `tail` of both are cut here.
             build = [
                 f"[build] {line}"
-                for line in operator.logs(metadata.space_id, build=True, follow=False)
+                for line in operator.logs(space_id, build=True, follow=False, tail=tail)
             ]
             if not follow:
-                run = [
-                    f"[run] {line}"
-                    for line in operator.logs(metadata.space_id, build=False, follow=False)
-                ]
-                lines = build + run
-                yield from lines[-tail:] if tail else lines
+                run = operator.logs(space_id, build=False, follow=False, tail=tail)
+                yield from last_lines(build + [f"[run] {line}" for line in run], tail)
                 return
-            yield from build[-tail:] if tail else build
-            for line in operator.logs(metadata.space_id, build=False, follow=True):
+            run_tail = None
+            if tail is not None:
+                # The run lines the Hub replays before new ones count towards `tail` too.
+                run_tail = len(list(operator.logs(space_id, build=False, follow=False, tail=tail)))
+                build = last_lines(build, max(0, tail - run_tail))
+            yield from build
+            for line in operator.logs(space_id, build=False, follow=True, tail=run_tail):
                 yield f"[run] {line}"
 
     def do_deprovision_deployment(

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+import httpx2
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceRuntime
 from huggingface_hub.errors import RepositoryNotFoundError
 from huggingface_hub.hf_api import RepoSibling
 from huggingface_hub.utils.sha import git_hash
 
+from zenml_hf_registry.deployer.logs import strip_ansi
 from zenml_hf_registry.errors import HubAccessError
 from zenml_hf_registry.hub_client import (
     hub_errors,
@@ -322,6 +324,13 @@ def plan_space(
     return plan
 
 
+# Reading logs: a silent follow stream is retried after this long (fetch_space_logs's value);
+# a read that does not follow ends after _DRAIN_SECONDS without a line.
+_DRAIN_SECONDS = 1.0
+_FOLLOW_TIMEOUT = httpx2.Timeout(120.0)
+_DRAIN_TIMEOUT = httpx2.Timeout(10.0, read=_DRAIN_SECONDS)
+
+
 class SpaceOperator:
     """Reads and changes Spaces on one Hub with one token."""
 
@@ -470,11 +479,29 @@ class SpaceOperator:
             return False
         return True
 
-    def logs(self, space_id: str, *, build: bool, follow: bool) -> Iterator[str]:
-        """Build or run log lines, without trailing newlines."""
+    def logs(
+        self, space_id: str, *, build: bool, follow: bool, tail: int | None = None
+    ) -> Iterator[str]:
+        """Build or run log lines, plain text without trailing newlines.
+
+        This is `HfApi.fetch_space_logs` with two changes. `tail` is sent as the Hub's log
+        endpoints take it (`?tail=N`, as `fetch_job_logs` sends it; `fetch_space_logs` cannot),
+        so a follow starts from the last `tail` lines instead of the whole backlog. And a
+        read that does not follow stops after `_DRAIN_SECONDS` of silence instead of 5 s: the
+        Hub replays its backlog in one burst and keeps a running app's stream open, so the
+        whole wait is spent after the last line.
+        """
+        kind = "build" if build else "run"
+        timeout = _FOLLOW_TIMEOUT if follow else _DRAIN_TIMEOUT
         with hub_errors(self.endpoint, f"reading logs of Space {space_id}"):
-            for line in self.api.fetch_space_logs(space_id, build=build, follow=follow):
-                yield line.rstrip("\n")
+            for event in self.api._stream_sse_events(
+                url=f"{self.api.endpoint}/api/spaces/{space_id}/logs/{kind}",
+                log_label=f"spaces /logs/{kind} for repo_id={space_id!r}",
+                timeout=timeout,  # type: ignore[arg-type]  # httpx2 takes a Timeout too
+                follow=follow,
+                params=None if tail is None else {"tail": tail},
+            ):
+                yield strip_ansi(str(event["data"])).rstrip("\n")
 
     def wait_for_stage(self, space_id: str, stages: set[str], timeout: float) -> str:
         """Poll until the Space reaches one of `stages` (tests and the demo)."""

@@ -10,103 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zenml_hf_registry.hub.control import HubStats
+from zenml_hf_registry.hub import control
+from zenml_hf_registry.hub.context import HubJSONResponse
 from zenml_hf_registry.hub.errors import HubError
 from zenml_hf_registry.hub.faults import Faults
-from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoBackend
-from zenml_hf_registry.hub.settings import HubSettings, TokenSpec
+from zenml_hf_registry.hub.registry import PackageBackend
+from zenml_hf_registry.hub.repos import RepoBackend
+from zenml_hf_registry.hub.routes import downloads, registry, repos, spaces, uploads
+from zenml_hf_registry.hub.settings import HubSettings
+from zenml_hf_registry.hub.spaces.manager import SpaceManager
+from zenml_hf_registry.hub.spaces.runtimes import DockerRuntime, ProcessRuntime, Runtime
+from zenml_hf_registry.hub.spaces.sandbox import space_sandbox
+from zenml_hf_registry.hub.state import Hub, HubStats
 from zenml_hf_registry.hub.storage import BlobStore, Database
+from zenml_hf_registry.hub.tickets import TicketSigner
 
-if TYPE_CHECKING:
-    from zenml_hf_registry.hub.registry import PackageBackend
-    from zenml_hf_registry.hub.routes.uploads import TicketSigner
-    from zenml_hf_registry.hub.spaces.manager import SpaceManager
+__all__ = ["create_app"]
 
-__all__ = ["Hub", "HubJSONResponse", "create_app", "hub_of"]
-
-CommitListener = Callable[[Repo, str], None]
-DownloadListener = Callable[[Repo, str, FileEntry], None]
 
 _PREFIX_RE = re.compile(
     r"^/(?P<org>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<registry>[A-Za-z0-9][A-Za-z0-9_.-]*)/huggingface(?=/|$)"
 )
 _RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator", "_lfs"}
-
-
-class HubJSONResponse(JSONResponse):
-    """JSON as the Hub sends it: `application/json; charset=utf-8`."""
-
-    media_type = "application/json; charset=utf-8"
-
-
-@dataclass
-class Hub:
-    """The backends of one running app, shared by its routes."""
-
-    settings: HubSettings
-    db: Database
-    blobs: BlobStore
-    repos: RepoBackend
-    tickets: TicketSigner
-    spaces: SpaceManager
-    packages: PackageBackend
-    admin_token: str = field(default_factory=lambda: "hub_admin_" + secrets.token_urlsafe(24))
-    stats: HubStats = field(default_factory=HubStats)
-    faults: Faults = field(default_factory=Faults)
-    commit_listeners: list[CommitListener] = field(default_factory=list)
-    download_listeners: list[DownloadListener] = field(default_factory=list)
-
-    def on_commit(self, repo: Repo, commit_id: str) -> None:
-        """Tell interested parts (Space builds, registry packages) that a commit landed."""
-        for listener in self.commit_listeners:
-            listener(repo, commit_id)
-
-    def on_download(self, repo: Repo, commit_id: str, entry: FileEntry) -> None:
-        """Tell interested parts (registry download counters) that a file was served."""
-        for listener in self.download_listeners:
-            listener(repo, commit_id, entry)
-
-
-def hub_of(request: Request) -> Hub:
-    """The backends serving this request."""
-    hub: Hub = request.app.state.hub
-    return hub
-
-
-def realm_of(request: Request) -> str:
-    """`""` for the Hub root, `"org/registry"` below a registry prefix."""
-    return str(request.scope.get("zhr.realm", ""))
-
-
-def external_base(request: Request) -> str:
-    """The endpoint as the client sees it, prefix included, without a trailing slash."""
-    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    return f"{request.url.scheme}://{host}{request.scope.get('zhr.prefix', '')}"
-
-
-def caller_of(request: Request) -> TokenSpec | None:
-    """The authenticated caller from `Authorization: Bearer <token>`; None when anonymous."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" and value.strip() else None
-    hub = hub_of(request)
-    registry = hub.packages.registry(realm_of(request))
-    if registry is not None:  # registries have their own tokens
-        return hub.packages.authenticate(registry, token)
-    return hub.repos.authenticate(token)
 
 
 class _BodyTooLargeError(BaseException):
@@ -272,12 +208,6 @@ def _error_response(exc: HubError) -> JSONResponse:
 
 def create_app(settings: HubSettings) -> FastAPI:
     """Build the app for these settings; state lives under `settings.data_dir`."""
-    from zenml_hf_registry.hub import control
-    from zenml_hf_registry.hub.registry import PackageBackend
-    from zenml_hf_registry.hub.routes import downloads, registry, repos, spaces, uploads
-    from zenml_hf_registry.hub.spaces.manager import SpaceManager
-    from zenml_hf_registry.hub.spaces.runtimes import DockerRuntime, ProcessRuntime, Runtime
-    from zenml_hf_registry.hub.spaces.sandbox import space_sandbox
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)  # Space secrets are stored here
@@ -296,7 +226,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         db=db,
         blobs=blobs,
         repos=repo_backend,
-        tickets=uploads.TicketSigner(settings.data_dir),
+        tickets=TicketSigner(settings.data_dir),
         spaces=SpaceManager(settings, repo_backend, blobs, runtime),
         packages=PackageBackend(db, blobs, repo_backend, settings.registries),
     )

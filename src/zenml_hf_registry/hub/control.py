@@ -9,74 +9,21 @@ way tests and benchmarks call it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import secrets
-import threading
 import urllib.request
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
 from zenml_hf_registry.hub.errors import BadRequest, RepoNotFound, Unauthorized
 from zenml_hf_registry.hub.faults import FaultRule
 from zenml_hf_registry.hub.repos import RepoType
+from zenml_hf_registry.hub.state import Hub
 
-if TYPE_CHECKING:
-    from zenml_hf_registry.hub.app import Hub
-
-__all__ = ["ControlClient", "HubStats", "router"]
+__all__ = ["ControlClient", "router"]
 
 CONTROL_PREFIX = "/_emulator"
-
-
-@dataclass
-class HubStats:
-    """Requests and request-body bytes per route (`GET /_emulator/stats`).
-
-    Tokens are counted by a keyed fingerprint (HMAC with a key of this server's only), so the
-    stats tell which credentials reached the server without anyone being able to test a guess
-    against them offline.
-    """
-
-    key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    requests: Counter[str] = field(default_factory=Counter)
-    request_bytes: Counter[str] = field(default_factory=Counter)
-    token_fingerprints: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def fingerprint(self, token: str) -> str:
-        """This server's fingerprint of a token."""
-        return hmac.new(self.key, token.encode(), hashlib.sha256).hexdigest()[:16]
-
-    def record(self, route: str, body_bytes: int, token: str | None) -> None:
-        """Count one finished request."""
-        with self.lock:
-            self.requests[route] += 1
-            self.request_bytes[route] += body_bytes
-            if token:
-                self.token_fingerprints[self.fingerprint(token)] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready copy."""
-        with self.lock:
-            return {
-                "requests": dict(self.requests),
-                "request_bytes": dict(self.request_bytes),
-                "total_requests": sum(self.requests.values()),
-                "token_fingerprints": dict(self.token_fingerprints),
-                "lfs_upload_bytes": sum(v for k, v in self.request_bytes.items() if "/_lfs/" in k),
-            }
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        with self.lock:
-            self.requests.clear()
-            self.request_bytes.clear()
-            self.token_fingerprints.clear()
 
 
 def _hub(request: Request) -> Hub:

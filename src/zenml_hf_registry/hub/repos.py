@@ -32,6 +32,7 @@ from zenml_hf_registry.hub.errors import (
 )
 from zenml_hf_registry.hub.settings import OrgSpec, TokenRole, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database, git_blob_oid, lfs_pointer
+from zenml_hf_registry.hub.wire import GitRef, GitRefsBody
 
 __all__ = [
     "CommitOperation",
@@ -615,32 +616,25 @@ class RepoBackend:
             return candidate, "/".join(parts[cut:])
         raise RevisionNotFound(f"Invalid rev id: {parts[0]}")
 
-    def list_repo_refs(
-        self, repo: Repo, *, include_pull_requests: bool = False
-    ) -> dict[str, list[dict[str, str]]]:
-        """Body of `GET /api/{type}s/{id}/refs` (`pullRequests` only when asked, as the Hub)."""
+    def list_repo_refs(self, repo: Repo, *, include_pull_requests: bool = False) -> GitRefsBody:
+        """`GET /api/{type}s/{id}/refs` (`pullRequests` only when asked, as the Hub)."""
         with self.db.read() as conn:
             rows = conn.execute(
                 "SELECT kind, name, commit_id FROM refs WHERE repo_id=? ORDER BY name", (repo.id,)
             ).fetchall()
-        refs: dict[str, list[dict[str, str]]] = {"branches": [], "converts": [], "tags": []}
-        if include_pull_requests:
-            refs["pullRequests"] = []
         prefixes = {"branch": "heads", "tag": "tags", "pr": "pr"}
-        groups = {"branch": "branches", "tag": "tags", "pr": "pullRequests"}
+        groups: dict[str, list[GitRef]] = {"branch": [], "tag": [], "pr": []}
         for kind, name, commit_id in sorted(
             rows, key=lambda r: (r[0], int(r[1]) if r[0] == "pr" else 0, r[1])
         ):
-            group = refs.get(groups[kind])
-            if group is not None:
-                group.append(
-                    {
-                        "name": name,
-                        "ref": f"refs/{prefixes[kind]}/{name}",
-                        "targetCommit": commit_id,
-                    }
-                )
-        return refs
+            ref = GitRef(name=name, ref=f"refs/{prefixes[kind]}/{name}", target_commit=commit_id)
+            groups[kind].append(ref)
+        return GitRefsBody(
+            branches=groups["branch"],
+            converts=[],
+            tags=groups["tag"],
+            pull_requests=groups["pr"] if include_pull_requests else None,
+        )
 
     def create_ref(
         self, repo: Repo, kind: str, name: str, revision: str, *, exist_ok: bool = False

@@ -14,12 +14,24 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "CommitAnswer",
+    "CommitAuthor",
+    "CommitEntry",
+    "FormattedCommit",
+    "GitRef",
+    "GitRefsBody",
+    "LastCommit",
+    "LfsSibling",
+    "LfsTreeInfo",
+    "RepoSibling",
     "SpaceDomain",
     "SpaceHardwareState",
     "SpaceReplicas",
     "SpaceRuntimeBody",
     "SpaceSecretBody",
     "SpaceVariableBody",
+    "TreeFile",
+    "TreeFolder",
     "WireModel",
 ]
 
@@ -104,3 +116,108 @@ class SpaceVariableBody(WireModel):
     value: str
     description: str | None = None
     updated_at: str
+
+
+class LfsSibling(WireModel):
+    """`siblings[].lfs` of repo info."""
+
+    sha256: str
+    size: int
+    pointer_size: int
+
+
+class RepoSibling(WireModel):
+    """One of repo info's `siblings`."""
+
+    rfilename: str
+    size: int | None = None
+    blob_id: str | None = None
+    lfs: LfsSibling | None = None
+
+
+class LfsTreeInfo(WireModel):
+    """`lfs` of a tree or paths-info file entry."""
+
+    oid: str
+    size: int
+    pointer_size: int
+
+
+class LastCommit(WireModel):
+    """`lastCommit` of an expanded tree or paths-info entry."""
+
+    id: str
+    title: str
+    date: str
+
+
+class TreeFile(WireModel):
+    """A file of `GET .../tree` and `POST .../paths-info` (huggingface_hub's `RepoFile`)."""
+
+    type: str = "file"
+    oid: str
+    size: int
+    path: str
+    lfs: LfsTreeInfo | None = None
+    last_commit: LastCommit | None = None
+
+
+class TreeFolder(WireModel):
+    """A folder of `GET .../tree` and `POST .../paths-info` (huggingface_hub's `RepoFolder`)."""
+
+    type: str = "directory"
+    oid: str
+    size: int = 0
+    path: str
+    last_commit: LastCommit | None = None
+
+
+class CommitAuthor(WireModel):
+    """One of a commit's `authors`."""
+
+    user: str
+
+
+class FormattedCommit(WireModel):
+    """`formatted` of a commit (`expand[]=formatted`): HTML renderings."""
+
+    title: str
+    message: str
+
+
+class CommitEntry(WireModel):
+    """One commit of `GET .../commits/{rev}` (huggingface_hub's `GitCommitInfo`)."""
+
+    id: str
+    title: str
+    message: str
+    date: str
+    authors: list[CommitAuthor]
+    formatted: FormattedCommit | None = None
+
+
+class GitRef(WireModel):
+    """A branch, tag or pull request of `GET .../refs` (huggingface_hub's `GitRefInfo`)."""
+
+    name: str
+    ref: str
+    target_commit: str
+
+
+class GitRefsBody(WireModel):
+    """`GET .../refs`: `pullRequests` only when asked for, as the Hub answers."""
+
+    branches: list[GitRef]
+    converts: list[GitRef]
+    tags: list[GitRef]
+    pull_requests: list[GitRef] | None = None
+
+
+class CommitAnswer(WireModel):
+    """The answer of `POST .../commit/{rev}` (huggingface_hub's `CommitInfo`)."""
+
+    success: bool = True
+    commit_oid: str
+    commit_url: str
+    hook_output: str = ""
+    pull_request_url: str | None = None

@@ -9,7 +9,9 @@ touching process-wide settings other threads rely on.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,8 @@ from zenml_hf_registry.errors import (
     ConfigurationError,
     PublishError,
     SnapshotNotFoundError,
+    UntrustedAnswerError,
+    UnverifiableSnapshotError,
 )
 from zenml_hf_registry.hub_client import hub_errors, make_api
 from zenml_hf_registry.hub_endpoints import (
@@ -76,9 +80,30 @@ def _opener(path: Path) -> Callable[[], IO[bytes]]:
     return lambda: path.open("rb")
 
 
-def snapshot_checksums(folder: Path, cancel: threading.Event | None = None) -> PackageChecksums:
-    """Checksums of the package archive of a snapshot folder (one streaming pass)."""
-    files = [p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts]
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}")
+
+
+def _commit_id(value: object, *, endpoint: str, what: str) -> str:
+    """`value` if it is a full commit id; any other answer (`../../x`, a branch name) could
+    steer where files are written, so it stops everything before a byte is downloaded."""
+    if not isinstance(value, str) or not _COMMIT_ID.fullmatch(value):
+        raise UntrustedAnswerError(
+            f"{endpoint} answered {what} with {str(value)[:60]!r}, which is not a commit id "
+            "(40 hexadecimal digits): refusing to download anything from it",
+            endpoint=endpoint,
+        )
+    return value
+
+
+def snapshot_checksums(
+    folder: Path, cancel: threading.Event | None = None, only: Iterable[str] | None = None
+) -> PackageChecksums:
+    """Checksums of the package archive of a snapshot folder (one streaming pass); `only`
+    limits it to the files a package lists, whatever else the folder holds."""
+    if only is not None:
+        files = [folder / name for name in only]
+    else:
+        files = [p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts]
     members = [
         PackageFile(path.relative_to(folder).as_posix(), path.stat().st_size, _opener(path))
         for path in files
@@ -266,8 +291,10 @@ def publish_snapshot(
     dst = make_api(registry.hub_endpoint, registry.token)
 
     info = _resolve_source(src, repo_id, revision)
-    sha = str(info.sha)
+    sha = _commit_id(info.sha, endpoint=source.endpoint, what=f"{repo_id}@{revision}")
     wanted = _entries_of_source(info)
+    for name in wanted:
+        _safe_member(name, endpoint=source.endpoint)
     say(f"source {repo_id}@{revision} is commit {sha} ({len(wanted)} files)")
 
     with hub_errors(registry.hub_endpoint, f"reading {repo_id} in {registry.slug}"):
@@ -282,9 +309,10 @@ def publish_snapshot(
         and present.keys() == wanted.keys()
         and all(_same_content(present[p], wanted[p]) for p in wanted)
     ):
-        details = _package_details(registry, repo_id, str(head.sha))
-        say(f"already published as {registry.slug} {repo_id} at {head.sha}: nothing to upload")
-        return _record(registry, repo_id, sha, str(head.sha), wanted, details, uploaded=0)
+        head_sha = _commit_id(head.sha, endpoint=registry.hub_endpoint, what=f"{repo_id}")
+        details = _package_details(registry, repo_id, head_sha)
+        say(f"already published as {registry.slug} {repo_id} at {head_sha}: nothing to upload")
+        return _record(registry, repo_id, sha, head_sha, wanted, details, uploaded=0)
 
     with hub_errors(registry.hub_endpoint, f"checking write access to {registry.slug}"):
         dst.create_repo(repo_id, exist_ok=True)
@@ -396,11 +424,15 @@ def pull_snapshot(
     local_dir: Path | None = None,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    allow_unverified: bool = False,
 ) -> tuple[PackageRecord, Path]:
     """Download a published snapshot (the registry's latest, or `revision`) and verify it.
 
-    Files land in the standard cache (`cache_dir`) or in `local_dir`; the package checksums
-    computed from them must equal the registry's.
+    Files land in the standard cache (`cache_dir`) or in `local_dir`. Fails closed: the
+    registry must answer a real commit id and list only paths inside the snapshot; each
+    listed file must match its size and hash (a file that does not is removed) and the
+    package checksums of the listed files must equal the registry's. A package without
+    checksums is refused unless `allow_unverified`. Other files in `local_dir` are ignored.
     """
     say = progress or (lambda message: logger.info("%s", message))
     _check_repo_id(repo_id)
@@ -414,7 +446,20 @@ def pull_snapshot(
             repo_id=repo_id,
             revision=revision or "main",
         ) from exc
-    registry_revision = str(info.sha)
+    registry_revision = _commit_id(
+        info.sha, endpoint=registry.hub_endpoint, what=f"the revision of {repo_id}"
+    )
+    listed = _entries_of_source(info)
+    for name in listed:
+        _safe_member(name, endpoint=registry.hub_endpoint)
+    details = _package_details(registry, repo_id, registry_revision)
+    if not details.get("checksums") and not allow_unverified:
+        raise UnverifiableSnapshotError(
+            f"{registry.slug} has no checksums for {repo_id} at {registry_revision}: nothing "
+            "can prove the download is what was published. Pass allow_unverified=True "
+            "(`--allow-unverified`) to download it anyway.",
+            repo_id=repo_id,
+        )
     say(f"pulling {repo_id} at {registry_revision} from {registry.slug}")
     with hub_errors(registry.hub_endpoint, f"downloading {repo_id}"):
         folder = Path(
@@ -427,14 +472,58 @@ def pull_snapshot(
                 local_dir=local_dir,
             )
         )
-    details = _package_details(registry, repo_id, registry_revision)
-    _verify_checksums(repo_id, snapshot_checksums(folder), details)
+    _verify_files(repo_id, folder, listed)
+    if details.get("checksums"):
+        _verify_checksums(repo_id, snapshot_checksums(folder, only=listed), details)
+        verdict = f"verified {len(listed)} files against package {details.get('id')}"
+    else:
+        verdict = f"NOT verified: {registry.slug} gave no checksums (allow_unverified)"
     source_sha = _source_sha(dst, repo_id, registry_revision) or registry_revision
-    record = _record(
-        registry, repo_id, source_sha, registry_revision, _entries_of_source(info), details, 0
-    )
-    say(f"verified {len(record.files)} files against package {details.get('id')}")
+    record = _record(registry, repo_id, source_sha, registry_revision, listed, details, 0)
+    say(verdict)
     return record, folder
+
+
+def _safe_member(name: str, *, endpoint: str) -> str:
+    parts = name.replace("\\", "/").split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise UntrustedAnswerError(
+            f"{endpoint} listed a file {name[:80]!r} outside the snapshot: refusing it",
+            endpoint=endpoint,
+        )
+    return name
+
+
+def _verify_files(repo_id: str, folder: Path, listed: dict[str, PackageEntry]) -> None:
+    """Each listed file against its own size and hash; a file that fails is removed (from the
+    cache too) so that nothing tampered with stays behind to be loaded later."""
+    for name, entry in listed.items():
+        path = folder / name
+        data_ok = path.is_file() and path.stat().st_size == entry.size
+        if data_ok and entry.sha256:
+            data_ok = _sha256(path) == entry.sha256
+        elif data_ok and entry.git_oid:
+            data_ok = git_hash(path.read_bytes()) == entry.git_oid
+        if not data_ok:
+            actual = path.resolve() if path.exists() else None
+            path.unlink(missing_ok=True)
+            if actual is not None and actual != path:
+                actual.unlink(missing_ok=True)  # the cache blob the snapshot link points to
+            raise ChecksumMismatchError(
+                repo_id=repo_id,
+                field=f"content of {name}",
+                expected=entry.sha256 or entry.git_oid or f"{entry.size} bytes",
+                actual="other content (removed)",
+                holder="the download",
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _source_sha(api: HfApi, repo_id: str, revision: str) -> str | None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
-from zenml_hf_registry.hub.app import caller_of, hub_of
-from zenml_hf_registry.hub.routes.repos import load_repo
+from zenml_hf_registry.hub.context import caller_of, hub_of, load_repo
 
 __all__ = ["router"]
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from zenml_hf_registry.hub.app import hub_of
+from zenml_hf_registry.hub.context import hub_of
 
 __all__ = ["router"]
 

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import html
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -14,20 +13,38 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from zenml_hf_registry.hub.app import HubJSONResponse, caller_of, external_base, hub_of, realm_of
 from zenml_hf_registry.hub.cards import validate_card
+from zenml_hf_registry.hub.context import (
+    HubJSONResponse,
+    caller_of,
+    external_base,
+    hub_of,
+    load_repo,
+    realm_of,
+    repo_url,
+)
 from zenml_hf_registry.hub.errors import (
     BadRequest,
     Conflict,
     EntryNotFound,
     NotFound,
-    RepoMoved,
     RepoNotFound,
     Unauthorized,
 )
 from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, Repo, RepoType
 from zenml_hf_registry.hub.spaces.manager import validate_hardware, validate_storage
 from zenml_hf_registry.hub.spaces.models import SPACE_SDKS
+from zenml_hf_registry.hub.wire import (
+    CommitAuthor,
+    CommitEntry,
+    FormattedCommit,
+    LastCommit,
+    LfsSibling,
+    LfsTreeInfo,
+    RepoSibling,
+    TreeFile,
+    TreeFolder,
+)
 
 __all__ = ["bare_name_router", "load_repo", "repo_url", "router"]
 
@@ -98,42 +115,6 @@ _REPO_READS = frozenset(
 )
 
 JsonBody = Annotated[dict[str, Any], Body()]
-
-
-def load_repo(
-    request: Request, repo_type: str, namespace: str, name: str, *, write: bool = False
-) -> Repo:
-    """The repo addressed by the URL, checked against the caller's rights.
-
-    The old name of a moved repo answers a redirect to the same URL under its new name.
-    """
-    hub = hub_of(request)
-    kind = RepoType.from_plural(repo_type)
-    caller = caller_of(request)
-    try:
-        return hub.repos.get_repo(realm_of(request), kind, namespace, name, caller, write=write)
-    except RepoNotFound:
-        moved = hub.repos.find_moved_repo(realm_of(request), kind, namespace, name, caller)
-        if moved is None:
-            raise
-        raise RepoMoved(
-            f"Repository {namespace}/{name} was moved to {moved.repo_id}",
-            location=_renamed_url(request, f"{namespace}/{name}", moved.repo_id),
-        ) from None
-
-
-def _renamed_url(request: Request, old_id: str, new_id: str) -> str:
-    """This request's URL (prefix and query kept) with the repo's old id replaced by the new."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    path = raw.decode("latin-1")
-    path = re.sub(rf"/{re.escape(old_id)}(?=/|$)", f"/{new_id}", path, count=1)
-    query = request.url.query
-    return f"{request.scope.get('zhr.prefix', '')}{path}{'?' + query if query else ''}"
-
-
-def repo_url(request: Request, repo: Repo) -> str:
-    """The repo's web URL on this endpoint (what `create_repo` returns)."""
-    return f"{external_base(request)}/{repo.type.url_prefix}{repo.repo_id}"
 
 
 def _split_repo_id(request: Request, body: dict[str, Any]) -> tuple[str, str]:
@@ -322,14 +303,10 @@ def _object_id(repo: Repo) -> str:
 
 
 def _sibling(entry: FileEntry) -> dict[str, Any]:
-    sibling: dict[str, Any] = {"rfilename": entry.path, "size": entry.size, "blobId": entry.git_oid}
-    if entry.lfs:
-        sibling["lfs"] = {
-            "sha256": entry.sha256,
-            "size": entry.size,
-            "pointerSize": entry.pointer_size,
-        }
-    return sibling
+    lfs = LfsSibling(sha256=entry.sha256, size=entry.size, pointer_size=entry.pointer_size)
+    return RepoSibling(
+        rfilename=entry.path, size=entry.size, blob_id=entry.git_oid, lfs=lfs if entry.lfs else None
+    ).body()
 
 
 def repo_info_body(
@@ -423,22 +400,17 @@ def list_repo_refs(
     namespace: str,
     name: str,
     include_prs: Annotated[bool, Query()] = False,
-) -> dict[str, list[dict[str, str]]]:
+) -> dict[str, Any]:
     """`HfApi.list_repo_refs` (`include_prs=1` adds `pullRequests`)."""
     repo = load_repo(request, repo_type, namespace, name)
-    return hub_of(request).repos.list_repo_refs(repo, include_pull_requests=include_prs)
+    return hub_of(request).repos.list_repo_refs(repo, include_pull_requests=include_prs).body()
 
 
 def _tree_item(entry: FileEntry) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "type": "file",
-        "oid": entry.git_oid,
-        "size": entry.size,
-        "path": entry.path,
-    }
-    if entry.lfs:
-        item["lfs"] = {"oid": entry.sha256, "size": entry.size, "pointerSize": entry.pointer_size}
-    return item
+    lfs = LfsTreeInfo(oid=entry.sha256, size=entry.size, pointer_size=entry.pointer_size)
+    return TreeFile(
+        oid=entry.git_oid, size=entry.size, path=entry.path, lfs=lfs if entry.lfs else None
+    ).body()
 
 
 def _expanded(
@@ -450,7 +422,7 @@ def _expanded(
 
 
 def _last_commit(commit: CommitRecord) -> dict[str, Any]:
-    return {"id": commit.id, "title": commit.title, "date": commit.created_at}
+    return LastCommit(id=commit.id, title=commit.title, date=commit.created_at).body()
 
 
 def _folder_item(path: str, files: list[FileEntry]) -> dict[str, Any]:
@@ -458,7 +430,7 @@ def _folder_item(path: str, files: list[FileEntry]) -> dict[str, Any]:
     for entry in files:
         if entry.path.startswith(path + "/"):
             digest.update(f"{entry.path}\0{entry.git_oid}\n".encode())
-    return {"type": "directory", "oid": digest.hexdigest(), "size": 0, "path": path}
+    return TreeFolder(oid=digest.hexdigest(), path=path).body()
 
 
 def _paginate(
@@ -601,21 +573,17 @@ def list_repo_commits(
 
 
 def _commit_item(commit: CommitRecord, formatted: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": commit.id,
-        "title": commit.title,
-        "message": commit.message,
-        "date": commit.created_at,
-        "authors": [{"user": commit.author}],
-    }
-    if formatted:
-        # The Hub renders titles and messages (links, mentions) as HTML; plain text, escaped,
-        # is the rendering of text with none of those.
-        item["formatted"] = {
-            "title": html.escape(commit.title),
-            "message": html.escape(commit.message),
-        }
-    return item
+    # The Hub renders titles and messages (links, mentions) as HTML; plain text, escaped, is
+    # the rendering of text with none of those.
+    rendered = FormattedCommit(title=html.escape(commit.title), message=html.escape(commit.message))
+    return CommitEntry(
+        id=commit.id,
+        title=commit.title,
+        message=commit.message,
+        date=commit.created_at,
+        authors=[CommitAuthor(user=commit.author)],
+        formatted=rendered if formatted else None,
+    ).body()
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/branch/{branch:path}")

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
-from zenml_hf_registry.hub.app import hub_of
+from zenml_hf_registry.hub.context import hub_of, load_repo
 from zenml_hf_registry.hub.errors import BadRequest
 from zenml_hf_registry.hub.repos import Repo
-from zenml_hf_registry.hub.routes.repos import load_repo
 
 __all__ = ["router"]
 
@@ -158,7 +157,7 @@ async def space_logs(
     namespace: str,
     name: str,
     kind: str,
-    tail: Annotated[int | None, Query(ge=1)] = None,
+    tail: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
     """`HfApi.fetch_space_logs`: SSE events `data: {"data": line, "timestamp": ...}`.
 
@@ -171,12 +170,13 @@ async def space_logs(
     buffer = hub_of(request).spaces.logs(repo, kind)
 
     async def events() -> AsyncIterator[bytes]:
-        seq = 0
-        first = buffer.since(0, tail=tail)
+        backlog = buffer.since(0)
+        # Follow on from the newest line even when `tail` shows fewer (0: none) of the backlog.
+        seq = backlog[-1].seq if backlog else 0
+        first = backlog if tail is None else backlog[max(0, len(backlog) - tail) :] if tail else []
         phase = buffer.phase
         idle = 0.0
         for line in first:
-            seq = line.seq
             yield _event(line.text, line.timestamp)
         while buffer.is_open and buffer.phase == phase:
             if await request.is_disconnected():

@@ -11,69 +11,34 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
-import secrets
 import shutil
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from zenml_hf_registry.hub.app import Hub, caller_of, external_base, hub_of
+from zenml_hf_registry.hub.context import caller_of, external_base, hub_of, load_repo, repo_url
 from zenml_hf_registry.hub.errors import (
     BadRequest,
-    Forbidden,
     PayloadTooLarge,
     RevisionNotFound,
     UnprocessableEntity,
 )
 from zenml_hf_registry.hub.gitpatterns import GitAttributes, GitIgnore
 from zenml_hf_registry.hub.repos import CommitOperation, Repo, validate_path
-from zenml_hf_registry.hub.routes.repos import load_repo, repo_url
+from zenml_hf_registry.hub.state import Hub
 from zenml_hf_registry.hub.storage import git_blob_oid
+from zenml_hf_registry.hub.tickets import TicketSigner
+from zenml_hf_registry.hub.wire import CommitAnswer
 
-__all__ = ["TicketSigner", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
 
-_TICKET_TTL = 24 * 3600
 _LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
 _SAMPLE_BYTES = 512
-
-
-class TicketSigner:
-    """Signs and checks upload tickets: `{repo, oid, size, expiry}` with an HMAC."""
-
-    def __init__(self, data_dir: Path) -> None:
-        key_file = data_dir / "ticket-key"
-        if not key_file.exists():
-            key_file.write_bytes(secrets.token_bytes(32))
-            key_file.chmod(0o600)
-        self._key = key_file.read_bytes()
-
-    def sign(self, repo: Repo, oid: str, size: int) -> str:
-        """A URL-safe ticket allowing one object's upload into one repo."""
-        claims = {"r": repo.id, "o": oid, "s": size, "e": int(time.time()) + _TICKET_TTL}
-        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-        mac = hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:32]
-        return f"{payload}.{mac}"
-
-    def check(self, ticket: str) -> tuple[int, str, int]:
-        """`(repo row id, oid, size)` of a valid ticket; 403 otherwise."""
-        payload, _, mac = ticket.partition(".")
-        expected = hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()[:32]
-        if not hmac.compare_digest(mac, expected):
-            raise Forbidden("invalid upload ticket")
-        try:
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        except (ValueError, binascii.Error) as exc:
-            raise Forbidden("invalid upload ticket") from exc
-        if claims["e"] < time.time():
-            raise Forbidden("upload ticket expired; ask the batch endpoint again")
-        return int(claims["r"]), str(claims["o"]), int(claims["s"])
 
 
 def _signer(hub: Hub) -> TicketSigner:
@@ -509,15 +474,11 @@ async def create_commit(
     if result.pr_num is None and not revision.startswith("refs/pr/"):
         hub.on_commit(repo, result.commit_id)  # a pull request neither rebuilds nor publishes
     url = repo_url(request, repo)
-    answer: dict[str, Any] = {
-        "success": True,
-        "commitOid": result.commit_id,
-        "commitUrl": f"{url}/commit/{result.commit_id}",
-        "hookOutput": "",
-    }
-    if result.pr_num is not None:
-        answer["pullRequestUrl"] = f"{url}/discussions/{result.pr_num}"
-    return answer
+    return CommitAnswer(
+        commit_oid=result.commit_id,
+        commit_url=f"{url}/commit/{result.commit_id}",
+        pull_request_url=f"{url}/discussions/{result.pr_num}" if result.pr_num else None,
+    ).body()
 
 
 def _load_for_commit(request: Request, repo_type: str, namespace: str, name: str) -> Repo:

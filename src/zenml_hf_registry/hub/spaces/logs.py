@@ -70,10 +70,12 @@ class LogBuffer:
             return self._phase
 
     def since(self, seq: int, tail: int | None = None) -> list[LogLine]:
-        """Lines after `seq` (the last `tail` of them when given)."""
+        """Lines after `seq` (the last `tail` of them when given; 0 means none)."""
         with self._lock:
             lines = [line for line in self._lines if line.seq > seq]
-        return lines[-tail:] if tail else lines
+        if tail is None:
+            return lines
+        return lines[max(0, len(lines) - tail) :] if tail else []
 
     def text(self) -> str:
         """All current lines, joined (for tests and error messages)."""
