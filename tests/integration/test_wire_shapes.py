@@ -91,6 +91,11 @@ def test_docker_space_runtime_secrets_and_variables_parse_in_the_clients_types(
     assert info.runtime is not None
     assert info.runtime.stage == runtime.stage
     assert info.sdk == "docker"
+    assert info.subdomain == "acme-typed"
+    assert info.host is not None
+    assert info.private is False
+    assert info.sha is not None
+    assert info.last_modified is not None
 
     secrets = api.get_space_secrets("acme/typed")
     assert list(secrets) == ["TOKEN_A"]

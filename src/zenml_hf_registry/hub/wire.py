@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "LastCommit",
     "LfsSibling",
     "LfsTreeInfo",
+    "RepoInfoBody",
     "RepoSibling",
     "SpaceDomain",
     "SpaceHardwareState",
@@ -221,3 +222,31 @@ class CommitAnswer(WireModel):
     commit_url: str
     hook_output: str = ""
     pull_request_url: str | None = None
+
+
+class RepoInfoBody(WireModel):
+    """`GET /api/{type}s/{id}[/revision/{rev}]` (huggingface_hub's `ModelInfo`, `DatasetInfo`,
+    `SpaceInfo`); Space-only and model-only fields are left out for other types."""
+
+    keep_none: ClassVar[frozenset[str]] = frozenset()
+    object_id: str = Field(alias="_id")
+    id: str
+    author: str
+    sha: str
+    last_modified: str
+    created_at: str
+    private: bool
+    gated: str | bool
+    disabled: bool = False
+    downloads: int = 0
+    downloads_all_time: int = 0
+    likes: int = 0
+    trending_score: int = 0
+    tags: list[str] = []
+    siblings: list[RepoSibling]
+    used_storage: int
+    model_id: str | None = None
+    sdk: str | None = None
+    subdomain: str | None = None
+    host: str | None = None
+    runtime: SpaceRuntimeBody | None = None

@@ -41,7 +41,9 @@ from zenml_hf_registry.hub.wire import (
     LastCommit,
     LfsSibling,
     LfsTreeInfo,
+    RepoInfoBody,
     RepoSibling,
+    SpaceRuntimeBody,
     TreeFile,
     TreeFolder,
 )
@@ -302,11 +304,11 @@ def _object_id(repo: Repo) -> str:
     return hashlib.sha1(f"{repo.realm}:{repo.id}".encode(), usedforsecurity=False).hexdigest()[:24]
 
 
-def _sibling(entry: FileEntry) -> dict[str, Any]:
+def _sibling_model(entry: FileEntry) -> RepoSibling:
     lfs = LfsSibling(sha256=entry.sha256, size=entry.size, pointer_size=entry.pointer_size)
     return RepoSibling(
         rfilename=entry.path, size=entry.size, blob_id=entry.git_oid, lfs=lfs if entry.lfs else None
-    ).body()
+    )
 
 
 def repo_info_body(
@@ -334,37 +336,24 @@ def _full_repo_info(request: Request, repo: Repo, revision: str) -> dict[str, An
     commit_id = hub.repos.resolve_revision(repo, revision)
     commit = hub.repos.get_commit(repo, commit_id)
     files = hub.repos.list_files(repo, commit_id)
-    body: dict[str, Any] = {
-        "_id": _object_id(repo),
-        "id": repo.repo_id,
-        "author": repo.namespace,
-        "sha": commit_id,
-        "lastModified": commit.created_at,
-        "createdAt": repo.created_at,
-        "private": repo.private,
-        "gated": hub.repos.gated(repo),
-        "disabled": False,
-        "downloads": 0,
-        "downloadsAllTime": 0,
-        "likes": 0,
-        "trendingScore": 0,
-        "tags": [],
-        "siblings": [_sibling(f) for f in files],
-        "usedStorage": sum(f.size for f in files),
-    }
-    if repo.type is RepoType.MODEL:
-        body["modelId"] = repo.repo_id
-    if repo.type is RepoType.SPACE:
-        spaces = hub.spaces
-        body.update(
-            {
-                "sdk": repo.attributes.get("sdk") or "docker",
-                "subdomain": f"{repo.namespace}-{repo.name}".lower().replace(".", "-"),
-                "host": spaces.host_url(repo),
-                "runtime": spaces.runtime_info(repo),
-            }
-        )
-    return body
+    space = repo.type is RepoType.SPACE
+    return RepoInfoBody(
+        _id=_object_id(repo),
+        id=repo.repo_id,
+        author=repo.namespace,
+        sha=commit_id,
+        last_modified=commit.created_at,
+        created_at=repo.created_at,
+        private=repo.private,
+        gated=hub.repos.gated(repo),
+        siblings=[_sibling_model(f) for f in files],
+        used_storage=sum(f.size for f in files),
+        model_id=repo.repo_id if repo.type is RepoType.MODEL else None,
+        sdk=(repo.attributes.get("sdk") or "docker") if space else None,
+        subdomain=f"{repo.namespace}-{repo.name}".lower().replace(".", "-") if space else None,
+        host=hub.spaces.host_url(repo) if space else None,
+        runtime=SpaceRuntimeBody.model_validate(hub.spaces.runtime_info(repo)) if space else None,
+    ).body()
 
 
 ExpandQuery = Annotated[list[str] | None, Query()]
