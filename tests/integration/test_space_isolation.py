@@ -82,22 +82,12 @@ def sandboxed_hub(hub_settings: HubSettings, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _deploy(api: HfApi, repo_id: str, variables: dict[str, str]) -> None:
-    api.create_repo(
+    _push(
+        api,
         repo_id,
-        repo_type="space",
-        space_sdk="docker",
+        PROBE,
         space_secrets=[{"key": "API_KEY", "value": f"secret-of-{repo_id}"}],
         space_variables=[{"key": k, "value": v} for k, v in variables.items()],
-    )
-    api.create_commit(
-        repo_id,
-        [
-            CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=README),
-            CommitOperationAdd(path_in_repo="Dockerfile", path_or_fileobj=DOCKERFILE),
-            CommitOperationAdd(path_in_repo="app.py", path_or_fileobj=PROBE.encode()),
-        ],
-        commit_message="probe",
-        repo_type="space",
     )
 
 
@@ -180,7 +170,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-    do_POST = do_GET
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
 http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
 """
 IDLE = "import time\nwhile True:\n    time.sleep(1)\n"

@@ -303,12 +303,7 @@ class RepoBackend:
         self._check_repo_name(namespace, name)
         blobs = [(path, self.blobs.put_bytes(data)) for path, data in initial_files]
         with self.db.transaction() as conn:
-            existing = conn.execute(
-                "SELECT 1 FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
-                (realm, repo_type.value, namespace, name),
-            ).fetchone()
-            if existing:
-                raise Conflict(f"You already created this {repo_type.value} repo")
+            self._refuse_existing(conn, realm, repo_type, namespace, name)
             cur = conn.execute(
                 "INSERT INTO repos (realm, type, namespace, name, private, created_at, attributes)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -348,10 +343,16 @@ class RepoBackend:
         may not write the namespace (401/403), or the repo exists (409)."""
         self._require_write(caller, namespace)
         with self.db.read() as conn:
-            existing = conn.execute(
-                "SELECT 1 FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
-                (realm, repo_type.value, namespace, name),
-            ).fetchone()
+            self._refuse_existing(conn, realm, repo_type, namespace, name)
+
+    @staticmethod
+    def _refuse_existing(
+        conn: Any, realm: str, repo_type: RepoType, namespace: str, name: str
+    ) -> None:
+        existing = conn.execute(
+            "SELECT 1 FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
+            (realm, repo_type.value, namespace, name),
+        ).fetchone()
         if existing:
             raise Conflict(f"You already created this {repo_type.value} repo")
 
