@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 import requests
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from tests.conftest import HubTokens, hub_stats
-from zenml_hf_registry.hub import LocalHub
+from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec
+from zenml_hf_registry.hub.settings import RegistrySpec
 
 pytestmark = pytest.mark.integration
 
@@ -291,3 +293,44 @@ def test_concurrent_deletes_lose_no_committed_file(
                 )
                 assert response.status_code == 200, (repo_id, path_in_repo, response.text)
                 assert response.content == data, (repo_id, path_in_repo)
+
+
+# -- registry visibility --------------------------------------------------------------------
+
+REGISTRY_WRITER = TokenSpec(token="trust-registry-write", user="acme", role=TokenRole.WRITE)
+
+
+@pytest.fixture
+def registry_hub(tmp_path: Path) -> Iterator[LocalHub]:
+    settings = HubSettings(
+        data_dir=tmp_path / "registry-hub",
+        registries=(
+            RegistrySpec(org="acme", name="vault", private=True, tokens=(REGISTRY_WRITER,)),
+        ),
+    )
+    with LocalHub(settings) as running:
+        yield running
+
+
+@pytest.mark.parametrize("body", [{"private": False}, {"visibility": "public"}])
+def test_a_private_registrys_package_cannot_be_made_public(
+    registry_hub: LocalHub, body: dict[str, Any], tmp_path: Path
+) -> None:
+    endpoint = f"{registry_hub.url}/acme/vault/huggingface"
+    writer = HfApi(endpoint=endpoint, token=REGISTRY_WRITER.token)
+    writer.create_repo("acme/pkg", private=False)  # the registry's visibility wins
+    writer.upload_file(path_or_fileobj=b"secret", path_in_repo="f.txt", repo_id="acme/pkg")
+    with pytest.raises(HfHubHTTPError) as refused:
+        writer.update_repo_settings("acme/pkg", private=False)
+    assert refused.value.response.status_code == 403
+    assert "Registry acme/vault is private and so are all of its repos" in str(refused.value)
+    raw = requests.put(
+        f"{endpoint}/api/models/acme/pkg/settings",
+        json=body,
+        headers={"Authorization": f"Bearer {REGISTRY_WRITER.token}"},
+        timeout=30,
+    )
+    assert raw.status_code == 403
+    assert writer.repo_info("acme/pkg").private is True
+    with pytest.raises(RepositoryNotFoundError):
+        hf_hub_download("acme/pkg", "f.txt", endpoint=endpoint, token=False, cache_dir=tmp_path)
