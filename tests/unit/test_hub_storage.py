@@ -90,7 +90,8 @@ def test_lfs_pointer_is_the_git_lfs_format() -> None:
 
 def test_blob_store_is_content_addressed_and_verifies_joins(tmp_path: Path) -> None:
     store = BlobStore(tmp_path)
-    info = store.put_bytes(b"payload")
+    with store.lease() as lease:
+        info = store.put_bytes(b"payload", lease=lease)
     assert info.sha256 == hashlib.sha256(b"payload").hexdigest()
     assert store.path(info.sha256).read_bytes() == b"payload"
 
@@ -99,10 +100,21 @@ def test_blob_store_is_content_addressed_and_verifies_joins(tmp_path: Path) -> N
         part = tmp_path / f"p{i}"
         part.write_bytes(chunk)
         parts.append(part)
-    joined = store.concat(parts, hashlib.sha256(b"abcdef").hexdigest(), 6)
-    assert store.path(joined.sha256).read_bytes() == b"abcdef"
-    with pytest.raises(UnprocessableEntity, match="expected sha256"):
-        store.concat(parts, "0" * 64, 6)
+    with store.lease() as lease:
+        joined = store.concat(parts, hashlib.sha256(b"abcdef").hexdigest(), 6, lease=lease)
+        assert store.path(joined.sha256).read_bytes() == b"abcdef"
+        with pytest.raises(UnprocessableEntity, match="expected sha256"):
+            store.concat(parts, "0" * 64, 6, lease=lease)
     assert list(store.tmp.iterdir()) == []  # nothing half-written left behind
     with pytest.raises(UnprocessableEntity):
         store.path("../../etc/passwd")
+
+
+def test_garbage_collection_spares_leased_blobs(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    with store.lease() as lease:
+        leased = store.put_bytes(b"not referenced yet", lease=lease)
+        assert store.remove_unreferenced(set()) == 0  # a commit is still on its way
+        assert store.exists(leased.sha256)
+    assert store.remove_unreferenced(set()) == 1  # released and still unreferenced: collected
+    assert not store.exists(leased.sha256)

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from zenml_hf_registry.hub.errors import NotFound, Unauthorized
+from zenml_hf_registry.hub.errors import Forbidden, NotFound, Unauthorized
 from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoBackend
 from zenml_hf_registry.hub.settings import RegistrySpec, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database
@@ -83,6 +83,20 @@ class PackageBackend:
         """Private registries need a registry token to list or describe packages."""
         if spec.private and caller is None:
             raise Unauthorized(f"Registry {spec.realm} is private: send a registry token")
+
+    def check_visibility(self, repo: Repo, private: bool | None) -> None:
+        """Refuse (403) a visibility change of a registry's repo: the registry's covers them all.
+
+        Otherwise a writer of a private registry could make one package anonymously readable.
+        """
+        spec = self._registries.get(repo.realm)
+        if spec is None or private is None or private == spec.private:
+            return
+        visibility = "private" if spec.private else "public"
+        raise Forbidden(
+            f"Registry {spec.realm} is {visibility} and so are all of its repos: "
+            f"{repo.repo_id} cannot be made {'private' if private else 'public'} on its own"
+        )
 
     # -- events ------------------------------------------------------------------------------
 

@@ -301,8 +301,8 @@ class RepoBackend:
         """Create a repo with its `main` branch and initial commit; 409 if it exists."""
         self._require_write(caller, namespace)
         self._check_repo_name(namespace, name)
-        blobs = [(path, self.blobs.put_bytes(data)) for path, data in initial_files]
-        with self.db.transaction() as conn:
+        with self.blobs.lease() as lease, self.db.transaction() as conn:
+            blobs = [(p, self.blobs.put_bytes(data, lease=lease)) for p, data in initial_files]
             self._refuse_existing(conn, realm, repo_type, namespace, name)
             cur = conn.execute(
                 "INSERT INTO repos (realm, type, namespace, name, private, created_at, attributes)"
@@ -502,6 +502,11 @@ class RepoBackend:
         """The repo's gating mode: `"auto"`, `"manual"`, or False when anyone may download."""
         mode = repo.attributes.get("gated", False)
         return mode if mode in _GATED_MODES else False
+
+    def may_read_files(self, repo: Repo, caller: TokenSpec | None) -> bool:
+        """Whether the caller may download this repo's files (visibility and gating)."""
+        member = caller is not None and caller.may_see(repo.namespace)
+        return member or not (repo.private or self.gated(repo))
 
     def check_file_access(self, repo: Repo, caller: TokenSpec | None) -> None:
         """GatedRepo unless the caller may read the files of this repo.
@@ -785,8 +790,41 @@ class RepoBackend:
             raise BadRequest(f"LFS object {oid} was never uploaded to this repo")
         return int(row[0])
 
+    def claim_lfs_object(self, repo: Repo, oid: str, size: int, caller: TokenSpec | None) -> bool:
+        """Whether an upload of this object to the repo can be skipped (the batch API's answer).
+
+        It can when the repo owns the object already, or when a repo of the same realm that
+        the caller may read holds it in a commit: the object is then recorded as the repo's
+        too, in the same transaction that found it referenced (so a deletion racing with this
+        cannot collect it). An object the caller could not read must be uploaded, bytes and all,
+        whether or not it is stored: its oid alone grants nothing, and the answer is the same
+        either way. A `size` other than a readable object's is refused (422).
+        """
+        with self.db.transaction() as conn:
+            owned = conn.execute(
+                "SELECT size FROM lfs_objects WHERE repo_id=? AND oid=?", (repo.id, oid)
+            ).fetchone()
+            holders = conn.execute(
+                "SELECT DISTINCT r.* FROM files f JOIN repos r ON r.id = f.repo_id"
+                " WHERE f.sha256=? AND r.realm=?",
+                (oid, repo.realm),
+            ).fetchall()
+            readable = owned is not None or any(
+                self.may_read_files(self._repo_from_row(row), caller) for row in holders
+            )
+            if not readable or not self.blobs.exists(oid):
+                return False
+            stored = self.blobs.path(oid).stat().st_size
+            if stored != size:
+                raise UnprocessableEntity(f"LFS object {oid} has {stored} bytes, not {size}")
+            conn.execute(
+                "INSERT OR IGNORE INTO lfs_objects (repo_id, oid, size) VALUES (?, ?, ?)",
+                (repo.id, oid, stored),
+            )
+            return True
+
     def add_lfs_object(self, repo: Repo, oid: str, size: int) -> None:
-        """Record that the repo owns an uploaded LFS object."""
+        """Record that the repo owns an LFS object just uploaded (and checked) into it."""
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO lfs_objects (repo_id, oid, size) VALUES (?, ?, ?)",

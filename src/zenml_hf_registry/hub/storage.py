@@ -6,6 +6,11 @@ The database holds repos, refs, commits (each with its full file table), the LFS
 each repo owns, and the old names of moved repos. Every write goes through one lock and one
 transaction, so concurrent commits to a repo are serialized and a stale parent commit is
 detected.
+
+A blob is written before the database references it (an upload precedes its commit), so
+garbage collection must not take a blob that nothing references *yet*: every write happens
+under a `BlobLease`, which pins the blob until the request that wrote it (or counted on it
+existing) has recorded it in the database or given up.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import hashlib
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +28,7 @@ from typing import IO
 
 from zenml_hf_registry.hub.errors import PayloadTooLarge, UnprocessableEntity
 
-__all__ = ["BlobInfo", "BlobStore", "Database", "git_blob_oid", "lfs_pointer"]
+__all__ = ["BlobInfo", "BlobLease", "BlobStore", "Database", "git_blob_oid", "lfs_pointer"]
 
 _CHUNK = 1024 * 1024
 
@@ -104,11 +110,39 @@ class BlobInfo:
     size: int
 
 
+class BlobLease:
+    """Blobs one request wrote or relies on, kept from garbage collection until released."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self._held: list[str] = []
+
+    def pin(self, sha256: str) -> bool:
+        """Pin a blob (stored or about to be); returns whether it is stored now."""
+        with self._store.pin_lock:
+            self._store.pins[sha256] += 1
+            self._held.append(sha256)
+            return self._store.exists(sha256)
+
+    def release(self) -> None:
+        """Give every pin back (the database references what was kept by now)."""
+        with self._store.pin_lock:
+            for sha256 in self._held:
+                self._store.pins[sha256] -= 1
+                if self._store.pins[sha256] <= 0:
+                    del self._store.pins[sha256]
+            self._held.clear()
+
+
 class BlobStore:
     """Content-addressed files under `root/blobs`, written atomically through `root/tmp`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.pins: Counter[str] = Counter()
+        # Taken by pinning and by garbage collection's sweep, never while waiting for the
+        # database lock, so the two cannot deadlock.
+        self.pin_lock = threading.Lock()
         self.blobs = root / "blobs" / "sha256"
         self.tmp = root / "tmp"
         self.blobs.mkdir(parents=True, exist_ok=True)
@@ -126,11 +160,20 @@ class BlobStore:
         """Whether a blob with this sha256 is stored."""
         return self.path(sha256).is_file()
 
-    def put_bytes(self, data: bytes) -> BlobInfo:
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[BlobLease]:
+        """A lease for the blobs of one upload or commit, released when the block ends."""
+        lease = BlobLease(self)
+        try:
+            yield lease
+        finally:
+            lease.release()
+
+    def put_bytes(self, data: bytes, *, lease: BlobLease) -> BlobInfo:
         """Store `data` (small, already in memory: inline commit files)."""
         sha256 = hashlib.sha256(data).hexdigest()
         target = self.path(sha256)
-        if not target.exists():
+        if not lease.pin(sha256):
             with self._staging() as (tmp_path, handle):
                 handle.write(data)
                 self._publish(tmp_path, handle, target)
@@ -141,10 +184,15 @@ class BlobStore:
         chunks: AsyncIterator[bytes],
         *,
         max_size: int,
+        lease: BlobLease,
         expected_sha256: str | None = None,
         expected_size: int | None = None,
     ) -> BlobInfo:
-        """Stream a body into the store; refuse it whole if too big or not what it claims."""
+        """Stream a body into the store; refuse it whole if too big or not what it claims.
+
+        The bytes are always received and checked, even when the blob is stored already: an
+        upload proves its content, so it can neither probe which blobs exist nor claim one.
+        """
         digest = hashlib.sha256()
         size = 0
         with self._staging() as (tmp_path, handle):
@@ -161,10 +209,13 @@ class BlobStore:
                 raise UnprocessableEntity(
                     f"content hashes to sha256:{sha256}, expected sha256:{expected_sha256}"
                 )
-            self._publish(tmp_path, handle, self.path(sha256))
+            if not lease.pin(sha256):
+                self._publish(tmp_path, handle, self.path(sha256))
         return BlobInfo(sha256, size)
 
-    def concat(self, parts: list[Path], expected_sha256: str, expected_size: int) -> BlobInfo:
+    def concat(
+        self, parts: list[Path], expected_sha256: str, expected_size: int, *, lease: BlobLease
+    ) -> BlobInfo:
         """Join multipart upload parts into one blob, verifying the announced oid and size."""
         digest = hashlib.sha256()
         size = 0
@@ -181,7 +232,8 @@ class BlobStore:
                     f"assembled parts give sha256:{sha256} ({size} bytes), "
                     f"expected sha256:{expected_sha256} ({expected_size} bytes)"
                 )
-            self._publish(tmp_path, handle, self.path(sha256))
+            if not lease.pin(sha256):
+                self._publish(tmp_path, handle, self.path(sha256))
         return BlobInfo(sha256, size)
 
     def staging_file(self) -> Path:
@@ -189,13 +241,14 @@ class BlobStore:
         return self.tmp / f"part-{uuid.uuid4().hex}"
 
     def remove_unreferenced(self, referenced: set[str]) -> int:
-        """Delete blobs no repo references any more; returns how many were removed."""
+        """Delete blobs no repo references and no lease pins; returns how many were removed."""
         removed = 0
-        for shard in self.blobs.iterdir():
-            for blob in shard.iterdir():
-                if blob.name not in referenced:
-                    blob.unlink(missing_ok=True)
-                    removed += 1
+        with self.pin_lock:
+            for shard in self.blobs.iterdir():
+                for blob in shard.iterdir():
+                    if blob.name not in referenced and blob.name not in self.pins:
+                        blob.unlink(missing_ok=True)
+                        removed += 1
         return removed
 
     @contextlib.contextmanager

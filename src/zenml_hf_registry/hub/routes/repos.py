@@ -226,9 +226,9 @@ def update_repo_settings(
     """`HfApi.update_repo_settings`: visibility and gating (`"auto"`, `"manual"`, false)."""
     hub = hub_of(request)
     repo = load_repo(request, repo_type, namespace, name, write=True)
-    updated = hub.repos.update_repo_settings(
-        repo, private=_private_from(body), gated=body.get("gated")
-    )
+    private = _private_from(body)
+    hub.packages.check_visibility(repo, private)
+    updated = hub.repos.update_repo_settings(repo, private=private, gated=body.get("gated"))
     if updated.private != repo.private:
         hub.spaces.on_visibility(updated)
     return {"private": updated.private, "gated": hub.repos.gated(updated)}

@@ -1,9 +1,14 @@
 """Uploads: preupload, the git-lfs batch API (basic and multipart), verify, and NDJSON commits.
 
 As on the Hub, LFS content PUTs and multipart completion carry no Authorization header: the
-batch response hands out URLs holding a signed ticket that names the repo, the object and an
-expiry. Tickets are signed with a key kept in the data dir, so an upload survives a restart.
-Multipart parts are kept under `multipart/` until completion, so a retried upload resumes.
+batch response hands out URLs holding a signed ticket that names the repo, the object, the
+action and an expiry. Tickets are signed with a key kept in the data dir, so an upload survives
+a restart. Multipart parts are kept under `multipart/` until completion, so a retried upload
+resumes.
+
+Storage is content-addressed and shared by all repos, but knowing an oid proves nothing: the
+batch API skips an upload only for an object the caller could read already (its repo owns it,
+or a repo the caller may read holds it); every other upload sends and proves its bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from zenml_hf_registry.hub.context import caller_of, external_base, hub_of, load_repo, repo_url
 from zenml_hf_registry.hub.errors import (
     BadRequest,
+    NotFound,
     PayloadTooLarge,
     RevisionNotFound,
     UnprocessableEntity,
@@ -30,7 +36,7 @@ from zenml_hf_registry.hub.gitpatterns import GitAttributes, GitIgnore
 from zenml_hf_registry.hub.repos import CommitOperation, Repo, validate_path
 from zenml_hf_registry.hub.state import Hub
 from zenml_hf_registry.hub.storage import git_blob_oid
-from zenml_hf_registry.hub.tickets import TicketSigner
+from zenml_hf_registry.hub.tickets import TicketAction, TicketSigner
 from zenml_hf_registry.hub.wire import CommitAnswer
 
 __all__ = ["router"]
@@ -147,8 +153,11 @@ def _batch(
     # access to the repo may open (the client leaves the ref out for `create_pr`).
     uploads_to_ref = operation == "upload" and body.get("ref") is not None
     repo = load_repo(request, plural, namespace, name, write=uploads_to_ref)
+    caller = caller_of(request)
     if operation == "upload" and not uploads_to_ref:
-        hub.repos.require_contributor(caller_of(request), repo)
+        hub.repos.require_contributor(caller, repo)
+    if operation == "download":
+        hub.repos.check_file_access(repo, caller)
     transfers = body.get("transfers") or ["basic"]
     use_multipart = "multipart" in transfers
     base = external_base(request)
@@ -181,10 +190,16 @@ def _batch(
         if operation == "download":
             objects.append(_download_action(hub, repo, base, oid, size))
             continue
-        if hub.repos.has_lfs_object(repo, oid):
+        try:
+            stored = hub.repos.claim_lfs_object(repo, oid, size, caller)
+        except UnprocessableEntity as exc:
+            error = {"code": 422, "message": exc.message}
+            objects.append({"oid": oid, "size": size, "error": error})
+            continue
+        if stored:
             objects.append({"oid": oid, "size": size})  # already stored: no actions
             continue
-        ticket = signer.sign(repo, oid, size)
+        ticket = signer.sign(repo, oid, size, TicketAction.UPLOAD)
         verify = {
             "href": f"{base}/{repo.type.url_prefix}{repo.repo_id}.git/info/lfs/objects/verify",
             "header": {},
@@ -220,7 +235,7 @@ def _download_action(hub: Hub, repo: Repo, base: str, oid: str, size: int) -> di
             "size": size,
             "error": {"code": 404, "message": "Object does not exist"},
         }
-    href = f"{base}/_lfs/{_signer(hub).sign(repo, oid, size)}/content"
+    href = f"{base}/_lfs/{_signer(hub).sign(repo, oid, size, TicketAction.DOWNLOAD)}/content"
     return {"oid": oid, "size": size, "actions": {"download": {"href": href}}}
 
 
@@ -244,27 +259,31 @@ for _prefix, _plural in (("", "models"), ("/datasets", "datasets"), ("/spaces", 
     _lfs_routes(_prefix, _plural)
 
 
-def _repo_for_ticket(hub: Hub, ticket: str) -> tuple[Repo, str, int]:
-    repo_row_id, oid, size = _signer(hub).check(ticket)
+def _repo_for_ticket(hub: Hub, ticket: str, action: TicketAction) -> tuple[Repo, str, int]:
+    repo_row_id, oid, size = _signer(hub).check(ticket, action)
     repo = hub.repos.get_repo_by_row_id(repo_row_id)
     return repo, oid, size
 
 
 @router.put("/_lfs/{ticket}")
 async def upload_object(request: Request, ticket: str) -> Response:
-    """Basic transfer: the whole object in one PUT, streamed to disk and checked."""
+    """Basic transfer: the whole object in one PUT, streamed to disk and checked.
+
+    The body is received and checked against the ticket's oid and size even when the object
+    is stored already, so a PUT can neither probe for an object nor claim one it lacks.
+    """
     hub = hub_of(request)
-    repo, oid, size = _repo_for_ticket(hub, ticket)
-    if not hub.blobs.exists(oid):
+    repo, oid, size = _repo_for_ticket(hub, ticket, TicketAction.UPLOAD)
+    with hub.blobs.lease() as lease:
         await hub.blobs.put_stream(
-            request.stream(), max_size=size, expected_sha256=oid, expected_size=size
+            request.stream(), max_size=size, lease=lease, expected_sha256=oid, expected_size=size
         )
-    hub.repos.add_lfs_object(repo, oid, size)
+        hub.repos.add_lfs_object(repo, oid, size)
     return Response(status_code=200)
 
 
 def _parts_dir(hub: Hub, ticket: str) -> Path:
-    _, oid, _ = _signer(hub).check(ticket)
+    _, oid, _ = _signer(hub).check(ticket, TicketAction.UPLOAD)
     key = hashlib.sha256(ticket.encode()).hexdigest()[:16]
     return hub.settings.data_dir / "multipart" / f"{oid}-{key}"
 
@@ -273,7 +292,7 @@ def _parts_dir(hub: Hub, ticket: str) -> Path:
 async def upload_part(request: Request, ticket: str, number: int) -> Response:
     """Multipart transfer: one part, answered with its ETag (md5, as S3)."""
     hub = hub_of(request)
-    _, _, size = _signer(hub).check(ticket)
+    _, _, size = _signer(hub).check(ticket, TicketAction.UPLOAD)
     chunk = hub.settings.multipart_chunk_size
     parts = -(-size // chunk)
     if not 1 <= number <= parts:
@@ -306,32 +325,49 @@ def complete_multipart(
 ) -> dict[str, Any]:
     """Multipart completion: parts joined in order, hashed and checked against the oid."""
     hub = hub_of(request)
-    repo, oid, size = _repo_for_ticket(hub, ticket)
+    repo, oid, size = _repo_for_ticket(hub, ticket, TicketAction.UPLOAD)
     if body.get("oid") != oid:
         raise BadRequest("completion oid does not match the upload")
     folder = _parts_dir(hub, ticket)
-    parts = body.get("parts") or []
+    numbers = _part_numbers(body.get("parts"))
     files = []
-    for index, part in enumerate(sorted(parts, key=lambda p: int(p["partNumber"])), start=1):
-        number = int(part["partNumber"])
+    for index, (number, part) in enumerate(sorted(numbers, key=lambda n: n[0]), start=1):
         if number != index:
             raise BadRequest(f"part {index} is missing")
         etag_file = folder / f"{number}.etag"
         if not etag_file.exists() or etag_file.read_text() != part.get("etag"):
             raise BadRequest(f"part {number} was not uploaded or its etag does not match")
         files.append(folder / str(number))
-    if not hub.blobs.exists(oid):
-        hub.blobs.concat(files, expected_sha256=oid, expected_size=size)
-    hub.repos.add_lfs_object(repo, oid, size)
+    with hub.blobs.lease() as lease:
+        # Joined and checked even when the object is stored already (see `upload_object`).
+        hub.blobs.concat(files, expected_sha256=oid, expected_size=size, lease=lease)
+        hub.repos.add_lfs_object(repo, oid, size)
     shutil.rmtree(folder, ignore_errors=True)
     return {"success": True}
 
 
+def _part_numbers(parts: Any) -> list[tuple[int, dict[str, Any]]]:
+    """`(partNumber, part)` of each part of a completion body; 400 when it is malformed."""
+    if not isinstance(parts, list) or not parts:
+        raise BadRequest("'parts' must be a non-empty list of {partNumber, etag}")
+    numbered = []
+    for part in parts:
+        number = part.get("partNumber") if isinstance(part, dict) else None
+        if isinstance(number, str) and number.isdigit():
+            number = int(number)
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise BadRequest("each part needs an integer 'partNumber' and its 'etag'")
+        numbered.append((number, part))
+    return numbered
+
+
 @router.get("/_lfs/{ticket}/content")
 def download_object(request: Request, ticket: str) -> Response:
-    """git-lfs download action target."""
+    """git-lfs download action target (only tickets the batch API signed for a download)."""
     hub = hub_of(request)
-    _, oid, _ = _signer(hub).check(ticket)
+    _, oid, _ = _signer(hub).check(ticket, TicketAction.DOWNLOAD)
+    if not hub.blobs.exists(oid):
+        raise NotFound(f"LFS object {oid} is no longer stored")
     return FileResponse(hub.blobs.path(oid), media_type="application/octet-stream")
 
 
@@ -427,7 +463,7 @@ async def create_commit(
                 data = base64.b64decode(value.get("content", ""), validate=True)
             except binascii.Error as exc:
                 raise BadRequest(f"content of {path} is not valid base64") from exc
-            info = hub.blobs.put_bytes(data)
+            info = hub.blobs.put_bytes(data, lease=lease)
             operations.append(
                 CommitOperation("file", path, info.sha256, info.size, git_blob_oid(data))
             )
@@ -444,33 +480,36 @@ async def create_commit(
         else:
             raise BadRequest(f"unknown commit operation {key!r}")
 
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > hub.settings.max_request_size:
-            raise PayloadTooLarge(
-                f"commit payload exceeds {hub.settings.max_request_size} bytes; "
-                "large files must go through LFS"
-            )
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            handle(line)
-    handle(buffer)
-    if header is None:
-        raise BadRequest("the commit has no header line")
-    summary = str(header.get("summary") or "").strip()
-    if not summary:
-        raise BadRequest("commit summary is empty")
-    result = hub.repos.create_commit(
-        repo,
-        revision,
-        operations,
-        title=summary,
-        message=str(header.get("description") or ""),
-        parent_commit=header.get("parentCommit"),
-        caller=caller_of(request),
-        create_pr=create_pr,
-    )
+    # Inline files are stored as they stream in, before the commit references them: the lease
+    # keeps them from garbage collection (a repo deleted meanwhile) until the commit lands.
+    with hub.blobs.lease() as lease:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > hub.settings.max_request_size:
+                raise PayloadTooLarge(
+                    f"commit payload exceeds {hub.settings.max_request_size} bytes; "
+                    "large files must go through LFS"
+                )
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                handle(line)
+        handle(buffer)
+        if header is None:
+            raise BadRequest("the commit has no header line")
+        summary = str(header.get("summary") or "").strip()
+        if not summary:
+            raise BadRequest("commit summary is empty")
+        result = hub.repos.create_commit(
+            repo,
+            revision,
+            operations,
+            title=summary,
+            message=str(header.get("description") or ""),
+            parent_commit=header.get("parentCommit"),
+            caller=caller_of(request),
+            create_pr=create_pr,
+        )
     if result.pr_num is None and not revision.startswith("refs/pr/"):
         hub.on_commit(repo, result.commit_id)  # a pull request neither rebuilds nor publishes
     url = repo_url(request, repo)
