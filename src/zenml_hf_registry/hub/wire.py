@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "BucketInfoBody",
+    "BucketUrlBody",
     "CommitAnswer",
     "CommitAuthor",
     "CommitEntry",
@@ -250,3 +252,22 @@ class RepoInfoBody(WireModel):
     subdomain: str | None = None
     host: str | None = None
     runtime: SpaceRuntimeBody | None = None
+
+
+class BucketUrlBody(WireModel):
+    """The answer of `POST /api/buckets/{namespace}/{name}` (huggingface_hub's `BucketUrl`)."""
+
+    url: str
+    name: str
+    id: str
+
+
+class BucketInfoBody(WireModel):
+    """`GET /api/buckets/{id}` and each item of `GET /api/buckets/{namespace}`
+    (huggingface_hub's `BucketInfo`)."""
+
+    id: str
+    private: bool
+    created_at: str
+    size: int
+    total_files: int
