@@ -229,7 +229,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         blobs=blobs,
         repos=repo_backend,
         tickets=TicketSigner(settings.data_dir),
-        spaces=SpaceManager(settings, repo_backend, blobs, runtime),
+        spaces=SpaceManager(settings, repo_backend, blobs, runtime, bucket_backend),
         packages=PackageBackend(db, blobs, repo_backend, settings.registries),
         buckets=bucket_backend,
     )

@@ -33,6 +33,7 @@ __all__ = [
     "SpaceRuntimeBody",
     "SpaceSecretBody",
     "SpaceVariableBody",
+    "SpaceVolumeBody",
     "TreeFile",
     "TreeFolder",
     "WireModel",
@@ -89,6 +90,18 @@ class SpaceDomain(WireModel):
     stage: str = "READY"
 
 
+class SpaceVolumeBody(WireModel):
+    """One of `runtime.volumes` (huggingface_hub's `Volume`), as `set_space_volumes` sent it;
+    repos always with `readOnly: true`."""
+
+    type: str
+    source: str
+    mount_path: str
+    revision: str | None = None
+    read_only: bool | None = None
+    path: str | None = None
+
+
 class SpaceRuntimeBody(WireModel):
     """`GET /api/spaces/{id}/runtime` (also the answer of hardware, sleeptime, pause, restart).
 
@@ -103,6 +116,7 @@ class SpaceRuntimeBody(WireModel):
     replicas: SpaceReplicas
     dev_mode: bool | None = None
     domains: list[SpaceDomain] | None = None
+    volumes: list[SpaceVolumeBody] | None = None
     error_message: str | None = None
 
 
