@@ -22,12 +22,13 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zenml_hf_registry.hub import control
+from zenml_hf_registry.hub.buckets import BucketBackend
 from zenml_hf_registry.hub.context import HubJSONResponse
 from zenml_hf_registry.hub.errors import HubError
 from zenml_hf_registry.hub.faults import Faults
 from zenml_hf_registry.hub.registry import PackageBackend
 from zenml_hf_registry.hub.repos import RepoBackend
-from zenml_hf_registry.hub.routes import downloads, registry, repos, spaces, uploads
+from zenml_hf_registry.hub.routes import buckets, downloads, registry, repos, spaces, uploads
 from zenml_hf_registry.hub.settings import HubSettings
 from zenml_hf_registry.hub.spaces.manager import SpaceManager
 from zenml_hf_registry.hub.spaces.runtimes import DockerRuntime, ProcessRuntime, Runtime
@@ -214,6 +215,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     db = Database(settings.data_dir / "hub.sqlite3")
     blobs = BlobStore(settings.data_dir)
     repo_backend = RepoBackend(db, blobs, settings.tokens, settings.organizations)
+    bucket_backend = BucketBackend(db, settings.data_dir / "buckets", repo_backend)
     runtime: Runtime = (
         DockerRuntime()
         if settings.space_runtime == "docker"
@@ -227,8 +229,9 @@ def create_app(settings: HubSettings) -> FastAPI:
         blobs=blobs,
         repos=repo_backend,
         tickets=TicketSigner(settings.data_dir),
-        spaces=SpaceManager(settings, repo_backend, blobs, runtime),
+        spaces=SpaceManager(settings, repo_backend, blobs, runtime, bucket_backend),
         packages=PackageBackend(db, blobs, repo_backend, settings.registries),
+        buckets=bucket_backend,
     )
     if settings.admin_token:
         hub.admin_token = settings.admin_token
@@ -269,6 +272,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             headers={"X-Error-Message": f"Invalid request: {message}"[:500]},
         )
 
+    app.include_router(buckets.router)  # first: `/api/{repo_type}/...` would take its paths
     app.include_router(repos.router)
     app.include_router(uploads.router)
     app.include_router(downloads.router)

@@ -367,6 +367,31 @@ class RepoBackend:
                 "and contain no '--' or '..' and do not end with '.git'"
             )
 
+    @classmethod
+    def check_name(cls, namespace: str, name: str) -> None:
+        """Refuse a name the Hub refuses (repos and buckets follow the same rule)."""
+        cls._check_repo_name(namespace, name)
+
+    @classmethod
+    def require_write(cls, caller: TokenSpec | None, namespace: str) -> None:
+        """401 when anonymous, 403 when the caller may not write to `namespace`."""
+        cls._require_write(caller, namespace)
+
+    def knows_namespace(self, namespace: str) -> bool:
+        """Whether `namespace` is a user or organization this Hub knows of."""
+        return namespace in self._orgs or any(
+            namespace in (spec.user, *spec.orgs) for spec in self._tokens.values()
+        )
+
+    def find_repo(self, realm: str, repo_type: RepoType, namespace: str, name: str) -> Repo | None:
+        """The repo by name, whoever asks (the server's own look-ups, e.g. mounting volumes)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT * FROM repos WHERE realm=? AND type=? AND namespace=? AND name=?",
+                (realm, repo_type.value, namespace, name),
+            ).fetchone()
+        return None if row is None else self._repo_from_row(row)
+
     def default_initial_files(self, repo_type: RepoType) -> list[tuple[str, bytes]]:
         """What the Hub's first commit holds: a `.gitattributes` with the usual LFS patterns."""
         return [(".gitattributes", _GITATTRIBUTES)]

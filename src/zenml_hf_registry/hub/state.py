@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zenml_hf_registry.hub.buckets import BucketBackend
 from zenml_hf_registry.hub.faults import Faults
 from zenml_hf_registry.hub.registry import PackageBackend
 from zenml_hf_registry.hub.repos import FileEntry, Repo, RepoBackend
@@ -85,6 +86,7 @@ class Hub:
     tickets: TicketSigner
     spaces: SpaceManager
     packages: PackageBackend
+    buckets: BucketBackend
     admin_token: str = field(default_factory=lambda: "hub_admin_" + secrets.token_urlsafe(24))
     stats: HubStats = field(default_factory=HubStats)
     faults: Faults = field(default_factory=Faults)

@@ -81,6 +81,15 @@ CREATE TABLE IF NOT EXISTS repo_redirects (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
     PRIMARY KEY (realm, type, namespace, name)
 );
+CREATE TABLE IF NOT EXISTS buckets (
+    id INTEGER PRIMARY KEY,
+    realm TEXT NOT NULL,
+    namespace TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    private INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (realm, namespace, name)
+);
 CREATE TABLE IF NOT EXISTS lfs_objects (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
     oid TEXT NOT NULL,

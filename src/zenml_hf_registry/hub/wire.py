@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "BucketInfoBody",
+    "BucketUrlBody",
     "CommitAnswer",
     "CommitAuthor",
     "CommitEntry",
@@ -31,6 +33,7 @@ __all__ = [
     "SpaceRuntimeBody",
     "SpaceSecretBody",
     "SpaceVariableBody",
+    "SpaceVolumeBody",
     "TreeFile",
     "TreeFolder",
     "WireModel",
@@ -87,6 +90,18 @@ class SpaceDomain(WireModel):
     stage: str = "READY"
 
 
+class SpaceVolumeBody(WireModel):
+    """One of `runtime.volumes` (huggingface_hub's `Volume`), as `set_space_volumes` sent it;
+    repos always with `readOnly: true`."""
+
+    type: str
+    source: str
+    mount_path: str
+    revision: str | None = None
+    read_only: bool | None = None
+    path: str | None = None
+
+
 class SpaceRuntimeBody(WireModel):
     """`GET /api/spaces/{id}/runtime` (also the answer of hardware, sleeptime, pause, restart).
 
@@ -101,6 +116,7 @@ class SpaceRuntimeBody(WireModel):
     replicas: SpaceReplicas
     dev_mode: bool | None = None
     domains: list[SpaceDomain] | None = None
+    volumes: list[SpaceVolumeBody] | None = None
     error_message: str | None = None
 
 
@@ -250,3 +266,22 @@ class RepoInfoBody(WireModel):
     subdomain: str | None = None
     host: str | None = None
     runtime: SpaceRuntimeBody | None = None
+
+
+class BucketUrlBody(WireModel):
+    """The answer of `POST /api/buckets/{namespace}/{name}` (huggingface_hub's `BucketUrl`)."""
+
+    url: str
+    name: str
+    id: str
+
+
+class BucketInfoBody(WireModel):
+    """`GET /api/buckets/{id}` and each item of `GET /api/buckets/{namespace}`
+    (huggingface_hub's `BucketInfo`)."""
+
+    id: str
+    private: bool
+    created_at: str
+    size: int
+    total_files: int

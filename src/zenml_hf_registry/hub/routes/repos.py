@@ -195,7 +195,7 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
             name,
             private=private,
             caller=caller_of(request),
-            attributes=_space_attributes(body) if repo_type is RepoType.SPACE else {},
+            attributes=_space_attributes(request, body) if repo_type is RepoType.SPACE else {},
             # Registry repos start empty, so a published snapshot is exactly its files.
             initial_files=() if registry else hub.repos.default_initial_files(repo_type),
         )
@@ -283,7 +283,7 @@ def _keyed(items: Any, what: str) -> dict[str, dict[str, Any]]:
     return stored
 
 
-def _space_attributes(body: dict[str, Any]) -> dict[str, Any]:
+def _space_attributes(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     """Validate the Space fields of a create_repo body before anything is created."""
     sdk = body.get("sdk")
     if sdk not in SPACE_SDKS:
@@ -297,6 +297,12 @@ def _space_attributes(body: dict[str, Any]) -> dict[str, Any]:
         attributes["storage"] = validate_storage(body["storageTier"])
     attributes["secrets"] = _keyed(body.get("secrets"), "secrets")
     attributes["variables"] = _keyed(body.get("variables"), "variables")
+    if body.get("volumes"):
+        if sdk == "static":
+            raise BadRequest("Volumes are not supported on static Spaces")
+        attributes["volumes"] = hub_of(request).spaces.validate_volumes(
+            realm_of(request), body["volumes"], caller_of(request)
+        )
     return attributes
 
 

@@ -1,4 +1,5 @@
-"""Space routes: runtime, hardware, sleep time, pause/restart, storage, secrets, variables, logs.
+"""Space routes: runtime, hardware, sleep time, pause/restart, storage, volumes, secrets,
+variables, logs.
 
 The emulator's own Space counters and forced stages are control-plane routes (`control.py`).
 """
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
-from zenml_hf_registry.hub.context import hub_of, load_repo
+from zenml_hf_registry.hub.context import caller_of, hub_of, load_repo
 from zenml_hf_registry.hub.errors import BadRequest
 from zenml_hf_registry.hub.repos import Repo
 
@@ -93,6 +94,20 @@ def delete_space_storage(request: Request, namespace: str, name: str) -> dict[st
     repo = _space(request, namespace, name, write=True)
     hub_of(request).spaces.delete_storage(repo)
     return _runtime(request, repo)
+
+
+@router.put(f"{_PREFIX}/volumes")
+def set_space_volumes(request: Request, namespace: str, name: str, body: JsonBody) -> None:
+    """`HfApi.set_space_volumes`: `{volumes: [{type, source, mountPath, ...}]}`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.set_volumes(repo, body.get("volumes"), caller_of(request))
+
+
+@router.delete(f"{_PREFIX}/volumes")
+def delete_space_volumes(request: Request, namespace: str, name: str) -> None:
+    """`HfApi.delete_space_volumes`."""
+    repo = _space(request, namespace, name, write=True)
+    hub_of(request).spaces.delete_volumes(repo)
 
 
 @router.get(f"{_PREFIX}/secrets")

@@ -15,6 +15,7 @@ numbers the deployer is measured by.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import queue
@@ -23,14 +24,16 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from zenml_hf_registry.hub.errors import BadRequest, RevisionNotFound
+from zenml_hf_registry.hub.buckets import BucketBackend
+from zenml_hf_registry.hub.errors import BadRequest, HubError, RevisionNotFound
 from zenml_hf_registry.hub.repos import Repo, RepoBackend, RepoType
-from zenml_hf_registry.hub.settings import HubSettings
+from zenml_hf_registry.hub.settings import HubSettings, TokenSpec
 from zenml_hf_registry.hub.spaces.gateway import Gateway, free_port
 from zenml_hf_registry.hub.spaces.logs import LogBuffer
 from zenml_hf_registry.hub.spaces.models import (
@@ -51,6 +54,7 @@ from zenml_hf_registry.hub.spaces.runtimes import (
     StartError,
 )
 from zenml_hf_registry.hub.spaces.sandbox import Sandbox
+from zenml_hf_registry.hub.spaces.volumes import Mount, VolumeSpec, parse_volumes
 from zenml_hf_registry.hub.storage import BlobStore
 from zenml_hf_registry.hub.wire import (
     SpaceDomain,
@@ -59,6 +63,7 @@ from zenml_hf_registry.hub.wire import (
     SpaceRuntimeBody,
     SpaceSecretBody,
     SpaceVariableBody,
+    SpaceVolumeBody,
 )
 
 _STATIC_SITE = "zenml_hf_registry.hub.spaces.static_site"
@@ -129,10 +134,16 @@ class SpaceManager:
     """Owns every Space's runtime: builds, apps, gateways, logs and counters."""
 
     def __init__(
-        self, settings: HubSettings, repos: RepoBackend, blobs: BlobStore, runtime: Runtime
+        self,
+        settings: HubSettings,
+        repos: RepoBackend,
+        blobs: BlobStore,
+        runtime: Runtime,
+        buckets: BucketBackend,
     ) -> None:
         self.settings = settings
         self.repos = repos
+        self.buckets = buckets
         self.blobs = blobs
         self.runtime = runtime
         # Built-in SDKs (static, gradio, streamlit) run as processes in the Space's files.
@@ -289,6 +300,9 @@ class SpaceManager:
             replicas=replicas,
             dev_mode=False,
             domains=[SpaceDomain(domain=self.domain(repo))],
+            volumes=[SpaceVolumeBody.model_validate(v) for v in attrs["volumes"]]
+            if attrs.get("volumes")
+            else None,
             error_message=space.error or None,
         ).body()
 
@@ -345,6 +359,49 @@ class SpaceManager:
         """Remove persistent storage; restarts the Space if it had some."""
         if repo.attributes.get("storage") is not None:
             self._restart_after(repo, storage=None)
+
+    def validate_volumes(
+        self, realm: str, raw: Any, caller: TokenSpec | None
+    ) -> list[dict[str, Any]]:
+        """Check a volume list as the Hub does, before anything changes; the stored form.
+
+        Every source must exist and be readable by the caller (a bucket mounted read-write,
+        writable), and a repo's `revision` must resolve; otherwise a 400 naming the volume.
+        """
+        volumes = parse_volumes(raw)
+        for volume in volumes:
+            try:
+                if volume.type == "bucket":
+                    self.buckets.bucket_info(
+                        realm, volume.namespace, volume.name, caller, write=volume.writable
+                    )
+                else:
+                    source = self.repos.get_repo(
+                        realm, RepoType(volume.type), volume.namespace, volume.name, caller
+                    )
+                    self.repos.check_file_access(source, caller)
+                    if volume.revision is not None:
+                        self.repos.resolve_revision(source, volume.revision)
+            except HubError as exc:
+                raise BadRequest(
+                    f"Invalid volume {volume.type} {volume.source} at {volume.mount_path}: "
+                    f"{exc.message}"
+                ) from exc
+        return [volume.body() for volume in volumes]
+
+    def set_volumes(self, repo: Repo, raw: Any, caller: TokenSpec | None) -> None:
+        """Replace the Space's volumes (`set_space_volumes`); a change restarts it."""
+        if (repo.attributes.get("sdk") or "docker") == "static":
+            raise BadRequest("Volumes are not supported on static Spaces")
+        volumes = self.validate_volumes(repo.realm, raw, caller)
+        if volumes != (repo.attributes.get("volumes") or []):
+            self._restart_after(repo, volumes=volumes or None)
+
+    def delete_volumes(self, repo: Repo) -> None:
+        """Remove every volume (`delete_space_volumes`); 400 when there are none."""
+        if not repo.attributes.get("volumes"):
+            raise BadRequest(f"Space {repo.repo_id} has no volumes")
+        self._restart_after(repo, volumes=None)
 
     def add_secret(self, repo: Repo, key: Any, value: Any, description: Any = None) -> None:
         """Set a secret (write-only); restarts the Space."""
@@ -648,8 +705,14 @@ class SpaceManager:
         port = free_port()
         env = self._environment(space, repo, port)
         try:
+            mounts = self._mounts(repo, space.run_log.write)
             app = space.app_runtime.run(
-                self._key(space), space.artifact, space.dockerfile, env, space.run_log.write
+                self._key(space),
+                space.artifact,
+                space.dockerfile,
+                env,
+                space.run_log.write,
+                mounts=mounts,
             )
         except StartError as exc:
             space.stage, space.error = SpaceStage.RUNTIME_ERROR, str(exc)
@@ -699,6 +762,68 @@ class SpaceManager:
             f"the app did not listen on port {space.config.app_port} "
             f"(or $PORT={port}) within {timeout:.0f}s",
         )
+
+    def _mounts(self, repo: Repo, log: Callable[[str], None]) -> list[Mount]:
+        """The Space's volumes as folders of this machine, looked up again at every start.
+
+        A bucket is its own folder (so what the app writes outlives restarts, rebuilds and the
+        Space). A repo is a read-only checkout of its files at the volume's revision (the
+        branch head now, when none was pinned), shared by every Space mounting that commit.
+        """
+        mounts: list[Mount] = []
+        for item in repo.attributes.get("volumes") or []:
+            volume = VolumeSpec.from_body(item)
+            if volume.type == "bucket":
+                bucket = self.buckets.find(repo.realm, volume.namespace, volume.name)
+                if bucket is None:
+                    raise StartError(f"volume {volume.mount_path}: bucket {volume.source} is gone")
+                folder = self.buckets.folder(bucket)
+                if volume.path:
+                    folder = folder / volume.path
+                    folder.mkdir(parents=True, exist_ok=True)
+                mounts.append(Mount(folder, volume.mount_path, read_only=not volume.writable))
+                log(f"volume {volume.mount_path}: bucket {volume.source}")
+                continue
+            source = self.repos.find_repo(
+                repo.realm, RepoType(volume.type), volume.namespace, volume.name
+            )
+            if source is None:
+                raise StartError(
+                    f"volume {volume.mount_path}: {volume.type} {volume.source} is gone"
+                )
+            try:
+                commit = self.repos.resolve_revision(source, volume.revision or "main")
+            except RevisionNotFound as exc:
+                raise StartError(
+                    f"volume {volume.mount_path}: {volume.source} has no revision "
+                    f"{volume.revision or 'main'!r}"
+                ) from exc
+            folder = self._repo_checkout(source, commit, volume.path or "")
+            mounts.append(Mount(folder, volume.mount_path, read_only=True))
+            log(f"volume {volume.mount_path}: {volume.type} {volume.source} at {commit}")
+        return mounts
+
+    def _repo_checkout(self, source: Repo, commit: str, prefix: str) -> Path:
+        """The repo's files at `commit` (below `prefix`), materialised once per commit."""
+        digest = hashlib.sha256(prefix.encode()).hexdigest()[:12]
+        folder = self.root / "_volumes" / f"{source.id}-{commit}-{digest}"
+        if folder.is_dir():
+            return folder
+        staging = folder.with_name(folder.name + f".{threading.get_ident()}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        base = f"{prefix}/" if prefix else ""
+        for entry in self.repos.list_files(source, commit):
+            if not entry.path.startswith(base):
+                continue
+            target = staging / entry.path[len(base) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.blobs.path(entry.sha256), target)
+        try:
+            staging.rename(folder)
+        except OSError:  # another start materialised it first
+            shutil.rmtree(staging, ignore_errors=True)
+        return folder
 
     def _ports_of_others(self, space: _Space) -> set[int]:
         """Every port another Space's app or gateway uses."""

@@ -11,6 +11,10 @@ one chosen when the server started, or the Space's checked-out files.
 `docker` builds the Space repo as the build context after pulling the FROM image anonymously
 (as the Hub does: a private image is a BUILD_ERROR), then runs the container as UID 1000 on
 the host network with variables and secrets as environment variables.
+
+Volumes (`volumes.py`) are folders of this machine: the sandbox binds them at their mount
+paths, Docker as bind mounts; read-only ones are mounted read-only. The process runtime
+without a sandbox cannot place a folder at an absolute path, so it refuses to start with any.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from zenml_hf_registry.hub.spaces.models import Dockerfile
 from zenml_hf_registry.hub.spaces.sandbox import SPACE_HOME, Sandbox, clean_environment
+from zenml_hf_registry.hub.spaces.volumes import Mount
 
 __all__ = [
     "AppHandle",
@@ -72,9 +77,17 @@ class Runtime(Protocol):
         """Build the Space; returns what `run` needs (an image id, a context path)."""
 
     def run(
-        self, key: str, artifact: str, dockerfile: Dockerfile, env: dict[str, str], log: Log
+        self,
+        key: str,
+        artifact: str,
+        dockerfile: Dockerfile,
+        env: dict[str, str],
+        log: Log,
+        *,
+        mounts: Sequence[Mount] = (),
     ) -> AppHandle:
-        """Start the built app with this environment; its output goes to `log`."""
+        """Start the built app with this environment and these volumes; its output goes to
+        `log`."""
 
     def remove(self, key: str) -> None:
         """Forget everything built for this Space."""
@@ -139,7 +152,14 @@ class ProcessRuntime:
         return str(context)
 
     def run(
-        self, key: str, artifact: str, dockerfile: Dockerfile, env: dict[str, str], log: Log
+        self,
+        key: str,
+        artifact: str,
+        dockerfile: Dockerfile,
+        env: dict[str, str],
+        log: Log,
+        *,
+        mounts: Sequence[Mount] = (),
     ) -> AppHandle:
         files = Path(artifact)
         # A fresh HOME per start, next to the Space's files: a container's is ephemeral too.
@@ -157,9 +177,19 @@ class ProcessRuntime:
             raise StartError(f"executable {command[0]!r} not found on PATH")
         cwd = self.workdir or files
         argv = [executable, *command[1:]]
+        if mounts and self.sandbox is None:
+            raise StartError(
+                "volumes are mounted only in the bubblewrap sandbox or with the docker "
+                "runtime: install bubblewrap, or serve the local Hub with the docker runtime"
+            )
         if self.sandbox is not None:
             argv = self.sandbox.wrap(
-                argv, files=files, home=home, workdir=self.workdir, hidden=list(self.hidden)
+                argv,
+                files=files,
+                home=home,
+                workdir=self.workdir,
+                hidden=list(self.hidden),
+                mounts=mounts,
             )
         try:
             process = subprocess.Popen(
@@ -277,13 +307,29 @@ class DockerRuntime:
         return str(image.id)
 
     def run(
-        self, key: str, artifact: str, dockerfile: Dockerfile, env: dict[str, str], log: Log
+        self,
+        key: str,
+        artifact: str,
+        dockerfile: Dockerfile,
+        env: dict[str, str],
+        log: Log,
+        *,
+        mounts: Sequence[Mount] = (),
     ) -> AppHandle:
         from docker.errors import APIError, NotFound
 
         name = f"zhr-space-{key}"
         with contextlib.suppress(NotFound):
             self.client.containers.get(name).remove(force=True)
+        volumes: dict[str, dict[str, str]] = {}
+        for mount in mounts:
+            if not mount.read_only:
+                # The container runs as UID 1000, which need not own the bucket's folder here.
+                mount.source.chmod(0o777)
+            volumes[str(mount.source.resolve())] = {
+                "bind": mount.target,
+                "mode": "ro" if mount.read_only else "rw",
+            }
         try:
             container = self.client.containers.run(
                 artifact,
@@ -292,6 +338,7 @@ class DockerRuntime:
                 user="1000",
                 network_mode="host",
                 environment=env,
+                volumes=volumes,
                 labels={"zenml-hf-registry.space": key},
             )
         except APIError as exc:

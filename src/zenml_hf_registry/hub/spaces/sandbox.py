@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-from pathlib import Path
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from zenml_hf_registry.hub.settings import HubSettings
+    from zenml_hf_registry.hub.spaces.volumes import Mount
 
 __all__ = [
     "SPACE_APP",
@@ -104,6 +106,7 @@ class Sandbox:
         home: Path,
         workdir: Path | None,
         hidden: list[Path],
+        mounts: Sequence[Mount] = (),
     ) -> list[str]:
         """The command line that runs `command` in the sandbox.
 
@@ -113,7 +116,8 @@ class Sandbox:
         folders (the local Hub's data dir) are covered by an empty tmpfs wherever a read-only
         mount would show them. The environment is not on this command line (secrets would
         show in `ps`): the caller starts it with the clean environment, which bubblewrap
-        passes on.
+        passes on. Volume `mounts` are bound at their targets last (outermost first), read-only
+        unless the volume is a writable bucket.
         """
         args = [
             self.bwrap,
@@ -153,6 +157,9 @@ class Sandbox:
                 args += ["--tmpfs", str(path)]
         args += ["--bind", str(home.resolve()), SPACE_HOME]
         args += ["--bind", str(files.resolve()), SPACE_APP]
+        for mount in sorted(mounts, key=lambda m: len(PurePosixPath(m.target).parts)):
+            option = "--ro-bind" if mount.read_only else "--bind"
+            args += [option, str(mount.source.resolve()), mount.target]
         args += ["--chdir", str(workdir.resolve()) if workdir else SPACE_APP]
         return [*args, "--", *command]
 

@@ -1,0 +1,233 @@
+"""Space volumes on the local Hub: set through huggingface_hub, mounted in the sandbox.
+
+The app reports what it sees at its mount paths; each start appends a line to the bucket, so
+the lines it reports count the starts the bucket has outlived.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from huggingface_hub import CommitOperationAdd, HfApi, Volume
+from huggingface_hub.errors import BadRequestError, HfHubHTTPError
+
+from tests.conftest import HubTokens, space_counters
+from zenml_hf_registry.hub import HubSettings, LocalHub
+
+pytestmark = pytest.mark.integration
+
+APP = """\
+import http.server, json, os
+from pathlib import Path
+
+with open("/data/starts.txt", "a") as log:
+    log.write(os.environ.get("SPACE_ID", "?") + "\\n")
+try:
+    Path("/model/weights.txt").write_text("overwritten")
+    model_writable = True
+except OSError:
+    model_writable = False
+report = {
+    "weights": Path("/model/weights.txt").read_text(),
+    "model_writable": model_writable,
+    "starts": len(Path("/data/starts.txt").read_text().splitlines()),
+}
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps(report).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+DOCKERFILE = b'FROM python:3.11-slim\nCMD ["python", "app.py"]\n'
+README = b"---\nsdk: docker\napp_port: 7860\nstartup_duration_timeout: 30s\n---\n"
+
+
+@pytest.fixture
+def sandboxed_hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
+    if shutil.which("bwrap") is None:
+        if os.environ.get("ZHR_REQUIRE_DOCKER") == "1":  # CI installs it with the engine
+            pytest.fail("bubblewrap is not installed")
+        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    settings = hub_settings.model_copy(
+        update={"space_sandbox": "bubblewrap", "space_startup_timeout": 30.0}
+    )
+    with LocalHub(settings) as hub:
+        yield hub
+
+
+@pytest.fixture
+def api(sandboxed_hub: LocalHub, hub_tokens: HubTokens) -> HfApi:
+    return HfApi(endpoint=sandboxed_hub.url, token=hub_tokens.writer.token)
+
+
+def _model(api: HfApi, repo_id: str, *versions: str) -> list[str]:
+    """A model repo with one commit per version of `weights.txt`; their commit ids."""
+    api.create_repo(repo_id)
+    return [
+        api.upload_file(
+            path_or_fileobj=text.encode(), path_in_repo="weights.txt", repo_id=repo_id
+        ).oid
+        for text in versions
+    ]
+
+
+def _push_app(api: HfApi, repo_id: str, app: str = APP) -> None:
+    api.create_commit(
+        repo_id,
+        [
+            CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=README),
+            CommitOperationAdd(path_in_repo="Dockerfile", path_or_fileobj=DOCKERFILE),
+            CommitOperationAdd(path_in_repo="app.py", path_or_fileobj=app.encode()),
+        ],
+        commit_message="app",
+        repo_type="space",
+    )
+
+
+def _report(api: HfApi, repo_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while (runtime := api.get_space_runtime(repo_id)).stage != "RUNNING":
+        assert runtime.stage not in ("BUILD_ERROR", "RUNTIME_ERROR"), runtime.raw
+        assert time.monotonic() < deadline, runtime.raw
+        time.sleep(0.2)
+    with urllib.request.urlopen(f"{api.space_info(repo_id).host}/", timeout=10) as reply:
+        report: dict[str, Any] = json.load(reply)
+    return report
+
+
+def test_a_model_at_its_pinned_commit_and_a_bucket_that_outlives_restarts_and_rebuilds(
+    api: HfApi, sandboxed_hub: LocalHub
+) -> None:
+    first, _ = _model(api, "acme/weights", "v1", "v2")
+    api.create_bucket("acme/app-data")
+    volumes = [
+        Volume(type="model", source="acme/weights", mount_path="/model", revision=first),
+        Volume(type="bucket", source="acme/app-data", mount_path="/data"),
+    ]
+    api.create_repo("acme/served", repo_type="space", space_sdk="docker", space_volumes=volumes)
+    _push_app(api, "acme/served")
+
+    report = _report(api, "acme/served")
+    assert report == {"weights": "v1", "model_writable": False, "starts": 1}
+    mounted = api.get_space_runtime("acme/served").volumes
+    assert mounted is not None
+    assert [(v.type, v.source, v.mount_path, v.revision, v.read_only) for v in mounted] == [
+        ("model", "acme/weights", "/model", first, True),
+        ("bucket", "acme/app-data", "/data", None, None),
+    ]
+
+    api.restart_space("acme/served")
+    assert _report(api, "acme/served")["starts"] == 2
+    _push_app(api, "acme/served", APP + "\n# a change that rebuilds\n")
+    time.sleep(0.5)  # the commit's rebuild is queued; wait for the new app, not the old
+    assert _report(api, "acme/served")["starts"] == 3
+    assert space_counters(sandboxed_hub, "acme/served")["builds"] == 2
+    assert api.bucket_info("acme/app-data").total_files == 1
+
+
+def test_a_repo_volume_without_revision_follows_the_branch_at_each_start(api: HfApi) -> None:
+    _model(api, "acme/weights", "v1")
+    api.create_bucket("acme/app-data")
+    api.create_repo("acme/served", repo_type="space", space_sdk="docker")
+    _push_app(api, "acme/served")
+    assert api.get_space_runtime("acme/served").volumes is None
+    deadline = time.monotonic() + 60
+    while api.get_space_runtime("acme/served").stage != "RUNTIME_ERROR":  # no /data yet
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+    api.set_space_volumes(
+        "acme/served",
+        [
+            Volume(type="model", source="acme/weights", mount_path="/model", read_only=False),
+            Volume(type="bucket", source="acme/app-data", mount_path="/data"),
+        ],
+    )
+    assert api.get_space_runtime("acme/served").stage != "RUNTIME_ERROR"  # it restarted
+    assert _report(api, "acme/served")["weights"] == "v1"
+    (model,) = [v for v in api.get_space_runtime("acme/served").volumes or [] if v.type == "model"]
+    assert model.read_only is True  # repos are always mounted read-only
+
+    api.upload_file(path_or_fileobj=b"v2", path_in_repo="weights.txt", repo_id="acme/weights")
+    api.restart_space("acme/served")
+    time.sleep(0.5)
+    assert _report(api, "acme/served")["weights"] == "v2"
+
+    api.delete_space_volumes("acme/served")
+    assert api.get_space_runtime("acme/served").volumes is None
+    with pytest.raises(BadRequestError):
+        api.delete_space_volumes("acme/served")  # none left
+
+
+@pytest.mark.parametrize(
+    ("volume", "message"),
+    [
+        ({"type": "bucket", "source": "acme/app-data", "mount_path": "data"}, "absolute"),
+        ({"type": "bucket", "source": "acme/app-data", "mount_path": "/usr/x"}, "reserved"),
+        ({"type": "bucket", "source": "acme/nothing", "mount_path": "/data"}, "not found"),
+        ({"type": "model", "source": "acme/nothing", "mount_path": "/m"}, "not found"),
+        ({"type": "model", "source": "acme/weights", "mount_path": "/m", "revision": "nope"}, ""),
+        ({"type": "bucket", "source": "carol/private", "mount_path": "/data"}, "not found"),
+        ({"type": "notebook", "source": "acme/weights", "mount_path": "/m"}, "type"),
+    ],
+)
+def test_bad_volumes_are_refused_before_any_change(
+    api: HfApi,
+    sandboxed_hub: LocalHub,
+    hub_tokens: HubTokens,
+    volume: dict[str, Any],
+    message: str,
+) -> None:
+    _model(api, "acme/weights", "v1")
+    api.create_bucket("acme/app-data")
+    HfApi(endpoint=sandboxed_hub.url, token=hub_tokens.outsider.token).create_bucket(
+        "carol/private", private=True
+    )
+    api.create_repo("acme/served", repo_type="space", space_sdk="docker")
+    good = Volume(type="bucket", source="acme/app-data", mount_path="/data")
+    api.set_space_volumes("acme/served", [good])
+    restarts = space_counters(sandboxed_hub, "acme/served")["restarts"]
+
+    for bad in ([Volume(**volume)], [good, Volume(**{**volume, "mount_path": "/data"})]):
+        with pytest.raises(BadRequestError) as refused:
+            api.set_space_volumes("acme/served", bad)
+        assert message in str(refused.value) or "Two volumes" in str(refused.value)
+    with pytest.raises(BadRequestError):
+        api.create_repo(
+            "acme/never", repo_type="space", space_sdk="docker", space_volumes=[Volume(**volume)]
+        )
+
+    assert [v.source for v in api.get_space_runtime("acme/served").volumes or []] == [
+        "acme/app-data"
+    ]
+    assert space_counters(sandboxed_hub, "acme/served")["restarts"] == restarts
+    with pytest.raises(HfHubHTTPError):
+        api.space_info("acme/never")
+
+
+def test_only_a_writer_of_the_bucket_mounts_it_read_write(
+    api: HfApi, sandboxed_hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    outsider = HfApi(endpoint=sandboxed_hub.url, token=hub_tokens.outsider.token)
+    api.create_bucket("acme/shared")
+    outsider.create_repo("carol/space", repo_type="space", space_sdk="docker")
+    with pytest.raises(BadRequestError):
+        outsider.set_space_volumes(
+            "carol/space", [Volume(type="bucket", source="acme/shared", mount_path="/data")]
+        )
+    outsider.set_space_volumes(
+        "carol/space",
+        [Volume(type="bucket", source="acme/shared", mount_path="/data", read_only=True)],
+    )
