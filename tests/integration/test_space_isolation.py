@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 import urllib.request
@@ -21,11 +20,18 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi
 
 from tests.conftest import HubTokens
+from tests.integration.sandboxed_spaces import (
+    DOCKERFILE,
+    README,
+    SERVE_REPORT,
+    require_bubblewrap,
+)
 from zenml_hf_registry.hub import HubSettings, LocalHub
 
 pytestmark = pytest.mark.integration
 
-PROBE = """\
+PROBE = (
+    """\
 import http.server, json, os, sys
 from pathlib import Path
 
@@ -50,28 +56,14 @@ report = {
     "cwd": os.getcwd(),
     "home_writable": Path(os.environ["HOME"], "probe").write_text("x") == 1,
 }
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps(report).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 """
-
-DOCKERFILE = b'FROM python:3.11-slim\nCMD ["python", "app.py"]\n'
-README = b"---\nsdk: docker\napp_port: 7860\nstartup_duration_timeout: 30s\n---\n"
+    + SERVE_REPORT
+)
 
 
 @pytest.fixture
 def sandboxed_hub(hub_settings: HubSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHub]:
-    if shutil.which("bwrap") is None:
-        if os.environ.get("ZHR_REQUIRE_DOCKER") == "1":  # CI installs it with the engine
-            pytest.fail("bubblewrap is not installed")
-        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    require_bubblewrap()
     # Something only the server's environment holds.
     monkeypatch.setenv("ZHR_SERVER_ONLY_SENTINEL", "server-environment-sentinel")
     settings = hub_settings.model_copy(

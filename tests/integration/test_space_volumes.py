@@ -7,8 +7,6 @@ the lines it reports count the starts the bucket has outlived.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,11 +17,18 @@ from huggingface_hub import CommitOperationAdd, HfApi, Volume
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 
 from tests.conftest import HubTokens, space_counters
+from tests.integration.sandboxed_spaces import (
+    DOCKERFILE,
+    README,
+    SERVE_REPORT,
+    require_bubblewrap,
+)
 from zenml_hf_registry.hub import HubSettings, LocalHub
 
 pytestmark = pytest.mark.integration
 
-APP = """\
+APP = (
+    """\
 import http.server, json, os
 from pathlib import Path
 
@@ -39,27 +44,14 @@ report = {
     "model_writable": model_writable,
     "starts": len(Path("/data/starts.txt").read_text().splitlines()),
 }
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps(report).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 """
-DOCKERFILE = b'FROM python:3.11-slim\nCMD ["python", "app.py"]\n'
-README = b"---\nsdk: docker\napp_port: 7860\nstartup_duration_timeout: 30s\n---\n"
+    + SERVE_REPORT
+)
 
 
 @pytest.fixture
 def sandboxed_hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
-    if shutil.which("bwrap") is None:
-        if os.environ.get("ZHR_REQUIRE_DOCKER") == "1":  # CI installs it with the engine
-            pytest.fail("bubblewrap is not installed")
-        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    require_bubblewrap()
     settings = hub_settings.model_copy(
         update={"space_sandbox": "bubblewrap", "space_startup_timeout": 30.0}
     )
