@@ -53,7 +53,7 @@ from zenml_hf_registry.hub.spaces.runtimes import (
     Runtime,
     StartError,
 )
-from zenml_hf_registry.hub.spaces.sandbox import Sandbox
+from zenml_hf_registry.hub.spaces.sandbox import space_sandbox
 from zenml_hf_registry.hub.spaces.volumes import Mount, VolumeSpec, parse_volumes
 from zenml_hf_registry.hub.storage import BlobStore
 from zenml_hf_registry.hub.wire import (
@@ -147,10 +147,11 @@ class SpaceManager:
         self.blobs = blobs
         self.runtime = runtime
         # Built-in SDKs (static, gradio, streamlit) run as processes in the Space's files.
-        self._sdk_runtime = ProcessRuntime(
-            sandbox=getattr(runtime, "sandbox", None) or Sandbox.find(),
-            hidden=(settings.data_dir,),
+        # The same sandbox as the process runtime's (`space_sandbox` decides, `none` included).
+        sandbox = (
+            runtime.sandbox if isinstance(runtime, ProcessRuntime) else space_sandbox(settings)
         )
+        self._sdk_runtime = ProcessRuntime(sandbox=sandbox, hidden=(settings.data_dir,))
         self.root = settings.data_dir / "spaces"
         self.root.mkdir(parents=True, exist_ok=True)
         self._spaces: dict[int, _Space] = {}
