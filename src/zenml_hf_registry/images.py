@@ -221,8 +221,12 @@ def _anonymous_token(
         raise ImageNotPublicError(
             image, f"its registry {ref.registry} refused an anonymous pull token"
         )
-    body = response.json()
-    token = body.get("token") or body.get("access_token")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    # A token service answers an object (Docker's token spec); anything else is no token.
+    token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
         raise ImageNotPublicError(
             image, f"its registry {ref.registry} refused an anonymous pull token"

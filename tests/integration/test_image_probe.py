@@ -36,6 +36,7 @@ class FakeRegistry:
     private: set[str] = field(default_factory=lambda: {"acme/private"})
     challenge: str = "Bearer"  # or "Basic": a registry that wants credentials outright
     send_digest_header: bool = True
+    token_answer: bytes | None = None  # what /token answers instead of a token, if set
     seen: list[tuple[str, str, str | None]] = field(default_factory=list)
     url: str = ""
 
@@ -65,7 +66,8 @@ def registry() -> Iterator[FakeRegistry]:
                 repo = scope.split(":")[1] if scope.count(":") == 2 else ""
                 # Like Docker Hub: a token for anyone, granting pull only on public repos.
                 granted = repo if repo in state.public else "nothing"
-                self._reply(200, json.dumps({"token": f"anon:{granted}"}).encode())
+                answer = state.token_answer or json.dumps({"token": f"anon:{granted}"}).encode()
+                self._reply(200, answer)
                 return
             if not url.path.startswith("/v2/") or "/manifests/" not in url.path:
                 self._reply(404)
@@ -158,6 +160,17 @@ def test_a_registry_that_wants_credentials_outright_is_refused(registry: FakeReg
     with pytest.raises(ImageNotPublicError, match="requires credentials to pull it"):
         probe_public_image(f"{host(registry)}/acme/public:1.0")
     assert all(auth is None for _, _, auth in registry.seen)
+
+
+@pytest.mark.parametrize(
+    "answer", [b"[1, 2]", b'"anon"', b"null", b"not json", b'{"token": 5}', b'{"token": ""}']
+)
+def test_a_token_service_answering_no_token_object_is_a_refusal_not_a_crash(
+    registry: FakeRegistry, answer: bytes
+) -> None:
+    registry.token_answer = answer
+    with pytest.raises(ImageNotPublicError, match="refused an anonymous pull token"):
+        probe_public_image(f"{host(registry)}/acme/public:1.0")
 
 
 def test_an_unreachable_registry_is_named() -> None:
