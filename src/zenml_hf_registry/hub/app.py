@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from zenml_hf_registry.hub import control
 from zenml_hf_registry.hub.buckets import BucketBackend
 from zenml_hf_registry.hub.context import HubJSONResponse
-from zenml_hf_registry.hub.errors import HubError
+from zenml_hf_registry.hub.errors import HubError, header_text
 from zenml_hf_registry.hub.faults import Faults
 from zenml_hf_registry.hub.registry import PackageBackend
 from zenml_hf_registry.hub.repos import RepoBackend
@@ -154,6 +154,9 @@ class _PrefixAndRequestId:
                 # Exact per response (uvicorn's own is refreshed once a second by its event
                 # loop, and lags under load): clients compare it with log timestamps.
                 headers.append((b"date", formatdate(usegmt=True).encode()))
+                # Last line of defence: a value h11 cannot send would drop the connection
+                # instead of answering (every error text is cleaned where it is made).
+                headers = [(name, _header_safe(value)) for name, value in headers]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -193,6 +196,13 @@ class _PrefixAndRequestId:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unrouted>"
             self.stats.record(f"{scope['method']} {template}", received, _bearer(scope))
+
+
+_UNSENDABLE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _header_safe(value: bytes) -> bytes:
+    return _UNSENDABLE.sub(b" ", value) if _UNSENDABLE.search(value) else value
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -269,7 +279,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         return HubJSONResponse(
             {"error": f"Invalid request: {message}"},
             status_code=400,
-            headers={"X-Error-Message": f"Invalid request: {message}"[:500]},
+            headers={"X-Error-Message": header_text(f"Invalid request: {message}", 500)},
         )
 
     app.include_router(buckets.router)  # first: `/api/{repo_type}/...` would take its paths

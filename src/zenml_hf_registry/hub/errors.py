@@ -41,7 +41,18 @@ __all__ = [
     "RevisionNotFound",
     "Unauthorized",
     "UnprocessableEntity",
+    "header_text",
 ]
+
+
+def header_text(text: str, limit: int = 1000) -> str:
+    """`text` as a valid HTTP header value: printable ASCII on one line, at most `limit` chars.
+
+    Error messages quote what the caller sent (a repo name with a newline, a path with a
+    control character); put in a header as is, the server could not send the response at all.
+    """
+    cleaned = "".join(c if " " <= c <= "~" else ("?" if c > "~" else " ") for c in text)
+    return " ".join(cleaned.split())[:limit]
 
 
 class HubError(Exception):
@@ -62,7 +73,7 @@ class HubError(Exception):
 
     def headers(self, commit: str | None = None) -> dict[str, str]:
         """Protocol headers of this error."""
-        headers = {"X-Error-Message": self.message.encode("ascii", "replace").decode()}
+        headers = {"X-Error-Message": header_text(self.message)}
         if self.error_code:
             headers["X-Error-Code"] = self.error_code
         if commit:

@@ -82,6 +82,15 @@ class RepoType(StrEnum):
         return "" if self is RepoType.MODEL else f"{self.value}s/"
 
     @classmethod
+    def parse(cls, value: object) -> RepoType:
+        """A `type` field of a request body (`model` when absent); 400 for anything else."""
+        if value is None or value == "":
+            return cls.MODEL
+        if isinstance(value, str) and value in cls._value2member_map_:
+            return cls(value)
+        raise BadRequest(f"unknown repo type {value!r}: use model, dataset or space")
+
+    @classmethod
     def from_plural(cls, plural: str) -> RepoType:
         """`models` -> MODEL, as in `/api/models/...`."""
         try:

@@ -30,6 +30,7 @@ from zenml_hf_registry.hub.errors import (
     NotFound,
     RepoNotFound,
     Unauthorized,
+    header_text,
 )
 from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, Repo, RepoType
 from zenml_hf_registry.hub.spaces.manager import validate_hardware, validate_storage
@@ -164,8 +165,9 @@ def validate_yaml(body: JsonBody) -> JSONResponse:
     }
     if result.errors:
         message = "Invalid metadata in README.md: " + "; ".join(result.errors)
-        header = " ".join(message.split()).encode("ascii", "replace").decode()
-        return JSONResponse(answer, status_code=400, headers={"X-Error-Message": header})
+        return JSONResponse(
+            answer, status_code=400, headers={"X-Error-Message": header_text(message)}
+        )
     return JSONResponse(answer)
 
 
@@ -173,7 +175,7 @@ def validate_yaml(body: JsonBody) -> JSONResponse:
 def create_repo(request: Request, body: JsonBody) -> JSONResponse:
     """`HfApi.create_repo`: 200 `{url, name, id}`, or 409 with the existing repo's `url`."""
     hub = hub_of(request)
-    repo_type = RepoType(body.get("type") or "model")
+    repo_type = RepoType.parse(body.get("type"))
     namespace, name = _split_repo_id(request, body)
     requested = _private_from(body)
     private = hub.repos.private_by_default(namespace) if requested is None else requested
@@ -211,7 +213,7 @@ def create_repo(request: Request, body: JsonBody) -> JSONResponse:
 @router.delete("/api/repos/delete")
 def delete_repo(request: Request, body: JsonBody) -> Response:
     """`HfApi.delete_repo`."""
-    repo_type = RepoType(body.get("type") or "model")
+    repo_type = RepoType.parse(body.get("type"))
     namespace, name = _split_repo_id(request, body)
     repo = load_repo(request, f"{repo_type.value}s", namespace, name, write=True)
     hub_of(request).spaces.on_delete(repo)
@@ -237,7 +239,7 @@ def update_repo_settings(
 @router.post("/api/repos/move")
 def move_repo(request: Request, body: JsonBody) -> Response:
     """`HfApi.move_repo`: `{fromRepo, toRepo, type}`; the old name redirects to the new one."""
-    repo_type = RepoType(body.get("type") or "model")
+    repo_type = RepoType.parse(body.get("type"))
     from_id, to_id = body.get("fromRepo"), body.get("toRepo")
     if not isinstance(from_id, str) or not isinstance(to_id, str):
         raise BadRequest("'fromRepo' and 'toRepo' are required")
