@@ -42,6 +42,7 @@ import pytest  # noqa: E402
 from huggingface_hub import HfApi  # noqa: E402
 
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenRole, TokenSpec  # noqa: E402
+from zenml_hf_registry.hub.settings import RegistrySpec  # noqa: E402
 
 
 def _docker_required() -> bool:
@@ -110,6 +111,10 @@ def hub_settings(tmp_path: Path, hub_tokens: HubTokens) -> HubSettings:
     return HubSettings(
         data_dir=tmp_path / "hub-data",
         tokens=(hub_tokens.writer, hub_tokens.reader, hub_tokens.outsider),
+        # The registry most tests publish to; alice writes and bob reads there too.
+        registries=(
+            RegistrySpec(org="acme", name="models", tokens=(hub_tokens.writer, hub_tokens.reader)),
+        ),
         lfs_threshold=1024 * 1024,
         multipart_threshold=6 * 1024 * 1024,
         multipart_chunk_size=5 * 1024 * 1024,

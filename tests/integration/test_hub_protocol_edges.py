@@ -279,3 +279,58 @@ def test_hub_serve_command_prints_endpoint_and_token(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_prefix_naming_no_registry_answers_as_an_empty_private_one(
+    hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    """An unregistered `/{org}/{name}/huggingface` is no realm of its own: the Hub's tokens do
+    not open it, and it answers exactly as an existing private registry, so it cannot be told
+    apart from one (no 404-versus-401 oracle)."""
+    token = hub_tokens.writer.token  # valid on the Hub root, no token of any registry
+    with pytest.raises(HfHubHTTPError) as refused:
+        HfApi(endpoint=f"{hub.url}/acme/nowhere/huggingface", token=token).create_repo("acme/x")
+    assert refused.value.response.status_code == 401
+
+    def answers(registry: str, token: str | None) -> list[tuple[int, str | None]]:
+        seen = []
+        for url in (
+            f"{hub.url}/{registry}/huggingface/api/models/acme/pkg",
+            f"{hub.url}/v2/packages/organizations/acme/registries/{registry.split('/')[1]}"
+            "/packages",
+        ):
+            status, headers, _ = raw_request(url, "GET", None, token, "application/json")
+            seen.append((status, headers.get("x-error-code")))
+        return seen
+
+    for caller in (None, "not-a-registry-token"):
+        assert answers("acme/nowhere", caller) == answers("acme/models", caller)
+    assert answers("acme/nowhere", token) == [(401, None), (401, None)]
+    assert answers("acme/nowhere", None)[1] == (401, None)  # the package listing is private
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "a\nb", "type": "model"},
+        {"name": "ok", "type": "x\r\nX-Injected: 1"},
+        {"name": "caf\u00e9\u0007", "type": "model"},
+    ],
+)
+def test_control_characters_in_what_is_quoted_back_still_get_an_answer(
+    hub: LocalHub, hub_tokens: HubTokens, body: dict[str, str]
+) -> None:
+    """Error texts quote the caller's input; a newline in a header would drop the connection."""
+    status, headers, payload = raw_request(
+        f"{hub.url}/api/repos/create",
+        "POST",
+        json.dumps(body).encode(),
+        hub_tokens.writer.token,
+        "application/json",
+    )
+    assert status == 400
+    message = headers["x-error-message"]
+    assert message.isprintable()
+    assert message.isascii()
+    assert "x-injected" not in {name.lower() for name in headers} - {"x-error-message"}
+    assert payload["error"]

@@ -60,14 +60,24 @@ class PackageBackend:
             conn.execute(_SCHEMA)
 
     def registry(self, realm: str) -> RegistrySpec | None:
-        """The registry serving this realm, if it is one."""
-        return self._registries.get(realm)
+        """The registry serving this realm; None for the Hub root (realm `""`).
+
+        A prefix naming no registry of this Hub is answered as an empty private registry that
+        accepts no token: neither the Hub's own tokens nor anonymous callers can use it, and
+        it answers exactly as a real private registry does, so a caller cannot tell which
+        registries exist (no 404-versus-401 difference).
+        """
+        return self._spec(realm) if realm else None
 
     def require_registry(self, org: str, name: str) -> RegistrySpec:
-        """The registry `org/name`, or 404."""
-        spec = self._registries.get(f"{org}/{name}")
+        """The registry `org/name` (an unknown one answers as an empty private registry)."""
+        return self._spec(f"{org}/{name}")
+
+    def _spec(self, realm: str) -> RegistrySpec:
+        spec = self._registries.get(realm)
         if spec is None:
-            raise NotFound(f"No registry {org}/{name}")
+            org, _, name = realm.partition("/")
+            spec = RegistrySpec.model_construct(org=org, name=name, private=True, tokens=())
         return spec
 
     def authenticate(self, spec: RegistrySpec, token: str | None) -> TokenSpec | None:
