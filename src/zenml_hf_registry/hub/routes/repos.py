@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from zenml_hf_registry.hub.cards import validate_card
@@ -422,12 +423,20 @@ def _last_commit(commit: CommitRecord) -> dict[str, Any]:
     return LastCommit(id=commit.id, title=commit.title, date=commit.created_at).body()
 
 
-def _folder_item(path: str, files: list[FileEntry]) -> dict[str, Any]:
-    digest = hashlib.sha1(usedforsecurity=False)
+def _folder_oids(files: list[FileEntry], folders: set[str]) -> dict[str, str]:
+    """A stable id per folder: a digest of the paths and blob ids below it, in one pass."""
+    digests: dict[str, Any] = {}
     for entry in files:
-        if entry.path.startswith(path + "/"):
-            digest.update(f"{entry.path}\0{entry.git_oid}\n".encode())
-    return TreeFolder(oid=digest.hexdigest(), path=path).body()
+        line = f"{entry.path}\0{entry.git_oid}\n".encode()
+        folder = entry.path
+        while "/" in folder:
+            folder = folder.rsplit("/", 1)[0]
+            if folder in folders:
+                digest = digests.get(folder)
+                if digest is None:
+                    digest = digests[folder] = hashlib.sha1(usedforsecurity=False)
+                digest.update(line)
+    return {folder: digest.hexdigest() for folder, digest in digests.items()}
 
 
 def _paginate(
@@ -481,20 +490,25 @@ def list_repo_tree(
     files = hub.repos.list_files(repo, commit_id, path)
     if path and not files:
         raise EntryNotFound(f"{path} does not exist on {revision}", commit=commit_id)
-    items: list[dict[str, Any]] = []
+    # Folders between `path` and each file, once each, before their content (as the Hub).
+    listed: list[str | FileEntry] = []
     seen_folders: set[str] = set()
     base_depth = len(path.split("/")) if path else 0
     for entry in files:
         parts = entry.path.split("/")
-        # Folders between `path` and the file, once each, before their content (as the Hub).
         last_folder = len(parts) - 1 if recursive else min(base_depth + 1, len(parts) - 1)
         for depth in range(base_depth + 1, last_folder + 1):
             folder = "/".join(parts[:depth])
             if folder not in seen_folders:
                 seen_folders.add(folder)
-                items.append(_folder_item(folder, files))
+                listed.append(folder)
         if recursive or len(parts) == base_depth + 1:
-            items.append(_tree_item(entry))
+            listed.append(entry)
+    oids = _folder_oids(files, seen_folders)
+    items = [
+        TreeFolder(oid=oids[item], path=item).body() if isinstance(item, str) else _tree_item(item)
+        for item in listed
+    ]
     page_size = min(limit or hub.settings.tree_page_size, hub.settings.tree_page_size)
     if expand:
         return _paginate(request, items, cursor, page_size, expand=(repo, commit_id))
@@ -512,17 +526,34 @@ async def get_paths_info(
     paths, expand = _paths_info_request(
         request.headers.get("content-type", ""), await request.body()
     )
+    # The lookups read the database and walk every file: off the event loop.
+    return await run_in_threadpool(
+        _paths_info, request, repo_type, namespace, name, revision, paths, expand
+    )
+
+
+def _paths_info(
+    request: Request,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    paths: list[str],
+    expand: bool,
+) -> JSONResponse:
     hub = hub_of(request)
     repo = load_repo(request, repo_type, namespace, name)
     commit_id = hub.repos.resolve_revision(repo, revision)
     files = hub.repos.list_files(repo, commit_id)
     by_path = {entry.path: entry for entry in files}
+    wanted = [p for p in dict.fromkeys(p.strip("/") for p in paths) if p]
+    folder_oids = _folder_oids(files, {p for p in wanted if p not in by_path})
     items: list[dict[str, Any]] = []
-    for path in dict.fromkeys(p.strip("/") for p in paths):
+    for path in wanted:
         if path in by_path:
             items.append(_tree_item(by_path[path]))
-        elif path and any(f.path.startswith(path + "/") for f in files):
-            items.append(_folder_item(path, files))
+        elif path in folder_oids:
+            items.append(TreeFolder(oid=folder_oids[path], path=path).body())
     if expand:
         items = _expanded(request, repo, commit_id, items)
     return HubJSONResponse(items)

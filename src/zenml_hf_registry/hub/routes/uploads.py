@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from zenml_hf_registry.hub.context import caller_of, external_base, hub_of, load_repo, repo_url
@@ -273,12 +274,13 @@ async def upload_object(request: Request, ticket: str) -> Response:
     is stored already, so a PUT can neither probe for an object nor claim one it lacks.
     """
     hub = hub_of(request)
-    repo, oid, size = _repo_for_ticket(hub, ticket, TicketAction.UPLOAD)
+    # Database work waits for the write lock (a big commit may hold it): never on the loop.
+    repo, oid, size = await run_in_threadpool(_repo_for_ticket, hub, ticket, TicketAction.UPLOAD)
     with hub.blobs.lease() as lease:
         await hub.blobs.put_stream(
             request.stream(), max_size=size, lease=lease, expected_sha256=oid, expected_size=size
         )
-        hub.repos.add_lfs_object(repo, oid, size)
+        await run_in_threadpool(hub.repos.add_lfs_object, repo, oid, size)
     return Response(status_code=200)
 
 
@@ -439,7 +441,7 @@ async def create_commit(
     header: dict[str, Any] | None = None
     operations: list[CommitOperation] = []
     received = 0
-    buffer = b""
+    buffer = bytearray()
 
     def handle(line: bytes) -> None:
         nonlocal header
@@ -482,6 +484,12 @@ async def create_commit(
 
     # Inline files are stored as they stream in, before the commit references them: the lease
     # keeps them from garbage collection (a repo deleted meanwhile) until the commit lands.
+    # Decoding, hashing and storing lines and the commit itself run on worker threads: a
+    # 20,000-file commit must not stall every other client on the event loop.
+    def handle_all(lines: list[bytes]) -> None:
+        for line in lines:
+            handle(line)
+
     with hub.blobs.lease() as lease:
         async for chunk in request.stream():
             received += len(chunk)
@@ -490,17 +498,20 @@ async def create_commit(
                     f"commit payload exceeds {hub.settings.max_request_size} bytes; "
                     "large files must go through LFS"
                 )
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                handle(line)
-        handle(buffer)
+            buffer += chunk  # a bytearray: appending a chunk of a long line is not a copy
+            if b"\n" in chunk:
+                cut = buffer.rfind(b"\n")
+                lines = bytes(buffer[:cut]).split(b"\n")
+                del buffer[: cut + 1]
+                await run_in_threadpool(handle_all, lines)
+        await run_in_threadpool(handle_all, [bytes(buffer)])
         if header is None:
             raise BadRequest("the commit has no header line")
         summary = str(header.get("summary") or "").strip()
         if not summary:
             raise BadRequest("commit summary is empty")
-        result = hub.repos.create_commit(
+        result = await run_in_threadpool(
+            hub.repos.create_commit,
             repo,
             revision,
             operations,
@@ -511,7 +522,8 @@ async def create_commit(
             create_pr=create_pr,
         )
     if result.pr_num is None and not revision.startswith("refs/pr/"):
-        hub.on_commit(repo, result.commit_id)  # a pull request neither rebuilds nor publishes
+        # A pull request neither rebuilds nor publishes.
+        await run_in_threadpool(hub.on_commit, repo, result.commit_id)
     url = repo_url(request, repo)
     return CommitAnswer(
         commit_oid=result.commit_id,
