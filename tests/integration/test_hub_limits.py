@@ -73,3 +73,32 @@ def test_oversized_request_heads_are_refused(hub: LocalHub) -> None:
             reply = b""  # refused by hanging up mid-head
     assert reply.startswith(b"HTTP/1.1 4") or reply == b""
     assert HfApi(endpoint=hub.url).list_models() is not None  # and the server is fine
+
+
+def test_one_long_commit_line_is_refused_at_the_line_limit(
+    hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    """A commit's lines are JSON documents: one line may not grow to the commit's whole limit
+    (the server would hold it all in memory before it could judge it)."""
+    HfApi(endpoint=hub.url, token=hub_tokens.writer.token).create_repo("acme/lines")
+    address = urlsplit(hub.url)
+    line_limit = hub.settings.max_json_size
+    assert line_limit < hub.settings.max_request_size
+    chunk = b"A" * (1024 * 1024)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /api/models/acme/lines/commit/main HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {hub_tokens.writer.token}\r\n".encode()
+            + b"Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        first = b'{"key":"header","value":{"summary":"x"}}\n{"key":"file","value":{"content":"'
+        try:
+            sock.sendall(b"%x\r\n%s\r\n" % (len(first), first))
+            for _ in range(line_limit // len(chunk) + 4):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and hung up while the line was still coming
+        reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert b"a commit line exceeds" in reply

@@ -263,3 +263,26 @@ def test_anyone_with_a_write_token_may_open_a_pull_request(
         reader.create_commit(repo_id, files(), commit_message="proposal", create_pr=True)
     assert caught.value.response.status_code == 403
     assert not api.file_exists(repo_id, "weights.bin")
+
+
+def test_a_path_cannot_be_a_file_and_a_folder_at_once(api: HfApi, repo_id: str) -> None:
+    api.create_commit(repo_id, [add("a/b/c.txt", b"1"), add("x.txt", b"2")], commit_message="1")
+    for clash, why in (("a/b", "is a folder"), ("x.txt/inner.txt", "would be inside 'x.txt'")):
+        with pytest.raises(HfHubHTTPError, match=why):
+            api.create_commit(repo_id, [add(clash, b"3")], commit_message="clash")
+    # The same rule inside one commit, and replacing a file leaves the folder as it was.
+    with pytest.raises(HfHubHTTPError, match="would be inside 'n'"):
+        api.create_commit(repo_id, [add("n", b"4"), add("n/m.txt", b"5")], commit_message="c")
+    api.create_commit(repo_id, [add("a/b/c.txt", b"6")], commit_message="replace")
+    # Emptied folders stop being folders: their name can then hold a file, in the same commit.
+    api.create_commit(
+        repo_id,
+        [CommitOperationDelete("a/b/c.txt"), add("a/b", b"now a file")],
+        commit_message="folder becomes a file",
+    )
+    api.create_commit(
+        repo_id,
+        [CommitOperationDelete("a/"), add("a", b"a file too")],
+        commit_message="and its parent",
+    )
+    assert sorted(api.list_repo_files(repo_id)) == [".gitattributes", "a", "x.txt"]

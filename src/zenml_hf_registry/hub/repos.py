@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -97,6 +97,39 @@ class RepoType(StrEnum):
             return cls(plural.removesuffix("s"))
         except ValueError as exc:
             raise BadRequest(f"unknown repo type {plural!r}") from exc
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    """`a/b/c` -> `a`, `a/b`."""
+    index = path.find("/")
+    while index != -1:
+        yield path[:index]
+        index = path.find("/", index + 1)
+
+
+class _FolderCounts:
+    """How many files each folder of a tree holds, kept up to date as a commit applies its
+    operations, so that "is this path a folder?" costs its depth, not the size of the repo."""
+
+    def __init__(self, files: dict[str, FileEntry]) -> None:
+        self._counts: dict[str, int] = {}
+        for path in files:
+            self.add(path)
+
+    def add(self, path: str) -> None:
+        for folder in _ancestors(path):
+            self._counts[folder] = self._counts.get(folder, 0) + 1
+
+    def remove(self, path: str) -> None:
+        for folder in _ancestors(path):
+            left = self._counts[folder] - 1
+            if left:
+                self._counts[folder] = left
+            else:
+                del self._counts[folder]
+
+    def __contains__(self, folder: object) -> bool:
+        return folder in self._counts
 
 
 def _now() -> str:
@@ -990,8 +1023,9 @@ class RepoBackend:
                     (repo.id, head),
                 )
             }
+            folders = _FolderCounts(files)
             for op in operations:
-                self._apply(conn, repo, files, op)
+                self._apply(conn, repo, files, folders, op)
             commit_id = self._insert_commit(
                 conn, repo.id, head, title, message, caller, list(files.values())
             )
@@ -1055,12 +1089,19 @@ class RepoBackend:
         return int(row[0])
 
     def _apply(
-        self, conn: Any, repo: Repo, files: dict[str, FileEntry], op: CommitOperation
+        self,
+        conn: Any,
+        repo: Repo,
+        files: dict[str, FileEntry],
+        folders: _FolderCounts,
+        op: CommitOperation,
     ) -> None:
         if op.kind in ("file", "lfsFile") and (op.sha256 is None or op.size is None):
             raise BadRequest(f"{op.kind} {op.path!r} has no content id or size")
         if op.kind == "file":
-            self._check_no_clash(files, op.path)
+            self._check_no_clash(files, folders, op.path)
+            if op.path not in files:
+                folders.add(op.path)
             files[op.path] = FileEntry(
                 op.path, op.size or 0, op.git_oid or "", op.sha256 or "", False
             )
@@ -1075,7 +1116,9 @@ class RepoBackend:
                 )
             if int(owned[0]) != op_size:
                 raise BadRequest(f"LFS object {op_oid} has size {owned[0]}, not {op_size}")
-            self._check_no_clash(files, op.path)
+            self._check_no_clash(files, folders, op.path)
+            if op.path not in files:
+                folders.add(op.path)
             pointer = lfs_pointer(op_oid, op_size)
             files[op.path] = FileEntry(op.path, op_size, git_blob_oid(pointer), op_oid, True)
         elif op.kind in ("deletedFile", "deletedFolder"):
@@ -1083,8 +1126,9 @@ class RepoBackend:
             # it for `CommitOperationDelete("folder")` without a trailing slash).
             path = op.path.rstrip("/")
             if op.kind == "deletedFile" and files.pop(path, None) is not None:
+                folders.remove(path)
                 return
-            doomed = [p for p in files if p.startswith(path + "/")]
+            doomed = [p for p in files if p.startswith(path + "/")] if path in folders else []
             if not doomed:
                 raise EntryNotFound(
                     f"Cannot delete {op.path}: A file with this name doesn't exist"
@@ -1093,18 +1137,17 @@ class RepoBackend:
                 )
             for doomed_path in doomed:
                 del files[doomed_path]
+                folders.remove(doomed_path)
         else:  # pragma: no cover - routers only build the four kinds
             raise BadRequest(f"unknown operation {op.kind!r}")
 
     @staticmethod
-    def _check_no_clash(files: dict[str, FileEntry], path: str) -> None:
+    def _check_no_clash(files: dict[str, FileEntry], folders: _FolderCounts, path: str) -> None:
         # A file cannot also be a folder: "a" and "a/b" cannot both exist.
-        parts = path.split("/")
-        for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in files:
-                raise BadRequest(f"{path!r} would be inside {'/'.join(parts[:i])!r}, a file")
-        prefix = path + "/"
-        if any(p.startswith(prefix) for p in files):
+        for folder in _ancestors(path):
+            if folder in files:
+                raise BadRequest(f"{path!r} would be inside {folder!r}, a file")
+        if path in folders:
             raise BadRequest(f"{path!r} is a folder in this repo")
 
     def _insert_commit(

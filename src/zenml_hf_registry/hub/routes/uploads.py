@@ -442,6 +442,11 @@ async def create_commit(
     operations: list[CommitOperation] = []
     received = 0
     buffer = bytearray()
+    # Each line is one JSON document: an inline file is below the LFS threshold (the client
+    # sends anything bigger through LFS), so a line is held to the JSON limit or to a
+    # base64-encoded file under the threshold, not to the whole commit's.
+    settings = hub.settings
+    line_limit = max(settings.max_json_size, settings.lfs_threshold * 4 // 3 + 64 * 1024)
 
     def handle(line: bytes) -> None:
         nonlocal header
@@ -504,6 +509,10 @@ async def create_commit(
                 lines = bytes(buffer[:cut]).split(b"\n")
                 del buffer[: cut + 1]
                 await run_in_threadpool(handle_all, lines)
+            if len(buffer) > line_limit:
+                raise PayloadTooLarge(
+                    f"a commit line exceeds {line_limit} bytes; large files must go through LFS"
+                )
         await run_in_threadpool(handle_all, [bytes(buffer)])
         if header is None:
             raise BadRequest("the commit has no header line")
