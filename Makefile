@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks conformance
-	$(BIN)/ruff format --check src tests examples benchmarks conformance
+	$(BIN)/ruff check src tests examples benchmarks conformance scripts
+	$(BIN)/ruff format --check src tests examples benchmarks conformance scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
