@@ -55,7 +55,7 @@ _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def _check_keys(value: dict[str, str], field: str) -> dict[str, str]:
     for key in value:
-        if not _ENV_KEY.match(key):
+        if not _ENV_KEY.fullmatch(key):
             raise ValueError(
                 f"{field}: {key!r} is not a valid environment variable name "
                 "(letters, digits and underscores, not starting with a digit)"

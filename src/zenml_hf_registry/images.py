@@ -66,18 +66,18 @@ def validate_image_reference(image: str) -> str:
         "expected [registry[:port]/]repository[:tag][@sha256:<64 hex>] with a lowercase repository"
     )
     name, _, digest = image.partition("@")
-    if digest and not _DIGEST.match(digest):
+    if digest and not _DIGEST.fullmatch(digest):
         raise InvalidImageReferenceError(image, f"the digest is not sha256:<64 hex>; {expected}")
     parts = name.split("/")
     last, colon, tag = parts[-1].partition(":")
-    if colon and not _TAG.match(tag):
+    if colon and not _TAG.fullmatch(tag):
         raise InvalidImageReferenceError(image, f"the tag {tag!r} is invalid; {expected}")
     parts[-1] = last
     if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        if not _DOMAIN.match(parts[0]):
+        if not _DOMAIN.fullmatch(parts[0]):
             raise InvalidImageReferenceError(image, f"the registry {parts[0]!r} is invalid")
         parts = parts[1:]
-    if not all(_COMPONENT.match(part) for part in parts) or len(name) > 255:
+    if not all(_COMPONENT.fullmatch(part) for part in parts) or len(name) > 255:
         raise InvalidImageReferenceError(image, expected)
     return image
 

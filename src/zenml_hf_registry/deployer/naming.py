@@ -35,7 +35,7 @@ def validate_space_id(space_id: str) -> str:
             raise InvalidSpaceIdError(
                 space_id, f"the {what} has {len(part)} characters; the limit is {MAX_NAME_LENGTH}"
             )
-        if not _NAME.match(part):
+        if not _NAME.fullmatch(part):
             raise InvalidSpaceIdError(
                 space_id,
                 f"the {what} may only use letters, digits, '.', '_' and '-', "

@@ -245,7 +245,7 @@ def _ref_candidates(revision: str) -> list[tuple[str, str]]:
     `refs/pr/N` names pull request N, `refs/heads/x` and `refs/tags/x` a branch or a tag; a bare
     name is a branch if there is one, else a tag (as git resolves it).
     """
-    match = _PR_REF_RE.match(revision)
+    match = _PR_REF_RE.fullmatch(revision)
     if match:
         return [("pr", match.group(1))]
     if revision.startswith("refs/heads/"):
@@ -650,13 +650,13 @@ class RepoBackend:
             ref = self._find_ref(conn, repo, revision)
             if ref is not None:
                 return ref[2]
-            if _SHA_RE.match(revision):
+            if _SHA_RE.fullmatch(revision):
                 row = conn.execute(
                     "SELECT id FROM commits WHERE repo_id=? AND id=?", (repo.id, revision)
                 ).fetchone()
                 if row:
                     return str(row[0])
-            elif _SHORT_SHA_RE.match(revision):
+            elif _SHORT_SHA_RE.fullmatch(revision):
                 rows = conn.execute(
                     "SELECT id FROM commits WHERE repo_id=? AND substr(id, 1, ?) = ? LIMIT 2",
                     (repo.id, len(revision), revision),

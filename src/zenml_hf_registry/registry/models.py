@@ -61,7 +61,7 @@ class RegistryTarget(BaseModel):
     @field_validator("org", "registry")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
+        if not _SLUG.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not an organization or registry slug (lowercase letters, digits "
                 "and '-', starting with a letter or digit)"

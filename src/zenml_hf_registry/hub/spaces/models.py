@@ -59,7 +59,7 @@ _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smh])\s*$")
 def _duration_seconds(value: Any, field_name: str) -> float:
     if isinstance(value, int | float):
         return float(value)
-    match = _DURATION_RE.match(str(value))
+    match = _DURATION_RE.fullmatch(str(value))
     if not match:
         raise ConfigError(f"{field_name}: {value!r} is not a duration like '30m', '90s' or '1h'")
     return float(int(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]])
