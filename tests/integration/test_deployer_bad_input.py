@@ -80,7 +80,7 @@ CASES = [
     # Settings errors never echo the input (it could be a secret): they name the choices.
     Case(
         "storage tier",
-        ("space_storage", "'small', 'medium' or 'large'"),
+        ("space_storage", "true", "'small', 'medium' or 'large'"),
         settings={"space_storage": "huge"},
     ),
     Case("app port", ("app_port",), settings={"app_port": 70000}),
