@@ -7,7 +7,7 @@ but equivalent snapshot), a changed snapshot with the same image (a new default 
 new-image redeploy and delete; for this plugin also one redeploy that changes hardware, a
 secret and a variable at once. Reported per phase: Hub requests (all, and those that change
 something), commits, Space builds and restarts, and the deployment's status. On the Hub every
-commit rebuilds a Space and every secret/variable/hardware/storage change restarts it.
+commit rebuilds a Space and every secret/variable/hardware/volume change restarts it.
 Goals: ours at most 1 build or restart for a first deploy or a new image; 0 builds and 0
 restarts for an unchanged redeploy of either kind; 1 restart and 0 builds for a changed
 snapshot; 1 restart for hardware + secret + variable; fewer than half the built-in's requests.

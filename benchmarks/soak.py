@@ -99,7 +99,6 @@ def spec(space_id: str, greeting: str) -> SpaceSpec:
         space_id=space_id,
         private=False,
         hardware=None,
-        storage=None,
         sleep_time=None,
         files={
             "README.md": b"---\nsdk: docker\napp_port: 7860\n---\n",

@@ -12,11 +12,12 @@ when ZenML asks for it. Two flavor names point at the same deployer:
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from zenml.deployers.base_deployer import (
     BaseDeployerConfig,
     BaseDeployerFlavor,
@@ -35,6 +36,7 @@ __all__ = [
     "HuggingFaceDeployerFlavor",
     "HuggingFaceDeployerSettings",
     "HuggingFaceSpacesDeployerFlavor",
+    "SpaceVolume",
 ]
 
 HUGGINGFACE_FLAVOR = "huggingface"
@@ -49,8 +51,132 @@ SPACE_HARDWARE = (
     "a100-large", "a100x4", "a100x8", "rtx-pro-6000", "rtx-pro-6000x2", "rtx-pro-6000x4",
     "rtx-pro-6000x8",
 )  # fmt: skip
+# The retired persistent storage tiers: still accepted by `space_storage`, all meaning the
+# same Storage Bucket (see `HuggingFaceDeployerSettings.space_storage`).
 SPACE_STORAGE = ("small", "medium", "large")
+STORAGE_MOUNT_PATH = "/data"
+VOLUME_TYPES = ("bucket", "model", "dataset", "space")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REPO_ID_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+# Mount paths that would hide what the app needs: the system, ZenML's image code (/app) and
+# the Hub's app folder with the user's home above it.
+_RESERVED_MOUNTS = ("/proc", "/sys", "/dev", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc")
+_APP_FOLDERS = ("/app", "/home/user/app")
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether one mount path is the other or inside it."""
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
+class SpaceVolume(BaseModel):
+    """A volume mounted in the Space, as huggingface_hub's `Volume` describes it.
+
+    A Storage Bucket (read-write unless `read_only`) or a model, dataset or Space repo (always
+    read-only). The deployer pins a repo volume to a commit at deploy time: a branch, a tag or
+    no `revision` (the default branch) is resolved to the commit it points to then.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["bucket", "model", "dataset", "space"] = Field(
+        description="What is mounted: a Storage Bucket or a model, dataset or Space repo."
+    )
+    source: str = Field(description="The bucket or repo id, `namespace/name`.")
+    mount_path: str = Field(description="Absolute path in the Space, e.g. `/model`.")
+    revision: str | None = Field(
+        default=None,
+        description="Repos only: a branch, tag or commit; pinned to its commit at deploy "
+        "time. None: the default branch's head at deploy time.",
+    )
+    read_only: bool | None = Field(
+        default=None,
+        description="Buckets: mount read-only (default read-write). Repos are always "
+        "read-only; `false` is refused.",
+    )
+    path: str | None = Field(
+        default=None, description="Mount only this folder of the bucket or repo."
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        parts = value.split("/")
+        if len(parts) != 2 or not all(_REPO_ID_PART.match(p) for p in parts):
+            raise ValueError(
+                f"space_volumes: source {value!r} is not a bucket or repo id `namespace/name`"
+            )
+        return value
+
+    @field_validator("mount_path")
+    @classmethod
+    def _mount_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(
+                f"space_volumes: mount_path {value!r} must be an absolute path such as /model"
+            )
+        if "\0" in value or any(part in (".", "..") for part in value.split("/")):
+            raise ValueError(f"space_volumes: mount_path {value!r} has '.' or '..' segments")
+        path = posixpath.normpath(value)
+        if path == "/" or any(path == r or path.startswith(r + "/") for r in _RESERVED_MOUNTS):
+            raise ValueError(
+                f"space_volumes: mount_path {value!r} would hide system files; use a folder "
+                "of its own such as /model or /data"
+            )
+        if any(_overlap(path, app) for app in _APP_FOLDERS):
+            raise ValueError(
+                f"space_volumes: mount_path {value!r} would hide the app's code "
+                f"({' and '.join(_APP_FOLDERS)}); use a folder of its own such as /model"
+            )
+        return path
+
+    @field_validator("path")
+    @classmethod
+    def _sub_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        stripped = value.strip("/")
+        if not stripped or any(part in ("", ".", "..") for part in stripped.split("/")):
+            raise ValueError(
+                f"space_volumes: path {value!r} must be a folder inside the source, "
+                "without '.' or '..' segments"
+            )
+        return stripped
+
+    @model_validator(mode="after")
+    def _repo_rules(self) -> SpaceVolume:
+        if self.type == "bucket":
+            if self.revision is not None:
+                raise ValueError(
+                    f"space_volumes: the bucket {self.source} at {self.mount_path} has a "
+                    "revision; buckets have no history, only repos take a revision"
+                )
+        elif self.read_only is False:
+            raise ValueError(
+                f"space_volumes: the {self.type} {self.source} at {self.mount_path} is "
+                "read_only: false; repos are always mounted read-only (write to a bucket "
+                "volume instead)"
+            )
+        return self
+
+    @property
+    def writable(self) -> bool:
+        """Only a bucket not asked to be read-only may be written."""
+        return self.type == "bucket" and not self.read_only
+
+
+def _check_mounts(volumes: list[SpaceVolume], storage: bool) -> None:
+    """Refuse two volumes at one path, or one inside another (one would hide the other)."""
+    mounts = [(v.mount_path, f"{v.type} {v.source}") for v in volumes]
+    if storage:
+        mounts.append((STORAGE_MOUNT_PATH, "the space_storage bucket"))
+    for i, (path, what) in enumerate(mounts):
+        for other_path, other in mounts[i + 1 :]:
+            if _overlap(path, other_path):
+                raise ValueError(
+                    f"space_volumes: {what} at {path} and {other} at {other_path} overlap; "
+                    "give each volume a folder of its own"
+                )
 
 
 def _check_keys(value: dict[str, str], field: str) -> dict[str, str]:
@@ -81,10 +207,25 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
         "t4-small, t4-medium, l4x1, a10g-small, a100-large, ...). None keeps the Hub's default, "
         "cpu-basic.",
     )
-    space_storage: Literal["small", "medium", "large"] | None = Field(
+    space_storage: bool | Literal["small", "medium", "large"] | None = Field(
         default=None,
-        description="Persistent storage tier (small 20 GB, medium 150 GB, large 1 TB). None "
-        "means ephemeral disk; removing a tier deletes its data.",
+        description="Persistent storage: true mounts the Storage Bucket "
+        "`{namespace}/{space name}-data` read-write at /data, created if missing and kept "
+        "when the Space is deleted (see delete_storage_bucket_on_delete). The Hub's storage "
+        "tiers are gone: 'small', 'medium' and 'large' are accepted and mean true, with a "
+        "warning. None or false: no bucket (ephemeral disk).",
+    )
+    space_volumes: list[SpaceVolume] = Field(
+        default_factory=list,
+        description="Volumes mounted in the Space, as huggingface_hub's `Volume`: "
+        "`{type: bucket|model|dataset|space, source: namespace/name, mount_path: /abs/path, "
+        "revision?, read_only?, path?}`. Repo volumes are read-only and pinned to the commit "
+        "their revision (default: the default branch) points to at deploy time.",
+    )
+    delete_storage_bucket_on_delete: bool = Field(
+        default=False,
+        description="Also delete the space_storage bucket (and its data) when the deployment "
+        "is deleted. By default the bucket outlives the Space.",
     )
     private: bool = Field(
         default=False,
@@ -151,6 +292,24 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
             )
         return value
 
+    @field_validator("space_storage", mode="before")
+    @classmethod
+    def _storage(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"  # as a CLI option (`--space_storage=true`)
+        if value is None or isinstance(value, bool) or value in SPACE_STORAGE:
+            return value
+        raise ValueError(
+            "space_storage: use true to mount the Storage Bucket {namespace}/{space name}-data "
+            "at /data (the retired tiers 'small', 'medium' or 'large' are accepted and mean "
+            "true), or false for none"
+        )
+
+    @property
+    def wants_storage_bucket(self) -> bool:
+        """Whether `space_storage` asks for the Storage Bucket at /data."""
+        return self.space_storage is not None and self.space_storage is not False
+
     @field_validator("environment")
     @classmethod
     def _environment_keys(cls, value: dict[str, str]) -> dict[str, str]:
@@ -169,6 +328,11 @@ class HuggingFaceDeployerSettings(BaseDeployerSettings):
                     f"space_secrets: {{{key}: '{{{{my_secret.{key.lower()}}}}}'}}"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _distinct_mounts(self) -> HuggingFaceDeployerSettings:
+        _check_mounts(self.space_volumes, self.wants_storage_bucket)
+        return self
 
     @model_validator(mode="after")
     def _private_excludes_auth_key(self) -> HuggingFaceDeployerSettings:

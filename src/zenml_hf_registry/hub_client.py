@@ -15,6 +15,7 @@ from typing import TypeVar
 import httpx2
 from huggingface_hub import HfApi
 from huggingface_hub.errors import (
+    BucketNotFoundError,
     EntryNotFoundError,
     HfHubHTTPError,
     RepositoryNotFoundError,
@@ -49,13 +50,18 @@ def make_api(endpoint: str, token: str | None) -> HfApi:
 def hub_errors(endpoint: str, what: str) -> Iterator[None]:
     """Translate failures of the Hub at `endpoint` while doing `what`.
 
-    The typed "not found" errors (repo, revision, entry) pass through unchanged: callers
-    decide whether "not found" is an answer. Auth and availability failures never read as
+    The typed "not found" errors (repo, revision, entry, bucket) pass through unchanged:
+    callers decide whether "not found" is an answer. Auth and availability failures never read as
     "not found".
     """
     try:
         yield
-    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError):
+    except (
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+        EntryNotFoundError,
+        BucketNotFoundError,
+    ):
         raise
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None

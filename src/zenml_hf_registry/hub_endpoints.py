@@ -19,11 +19,9 @@ from zenml_hf_registry._version import __version__
 __all__ = [
     "RAW_ENDPOINTS",
     "RawEndpoint",
-    "delete_space_storage",
     "get_registry_package",
     "list_registry_packages",
     "probe_upload_access",
-    "request_space_storage",
 ]
 
 _LIBRARY = "zenml-hf-registry"
@@ -39,17 +37,6 @@ class RawEndpoint:
 
 
 RAW_ENDPOINTS: tuple[RawEndpoint, ...] = (
-    RawEndpoint(
-        "POST",
-        "/api/spaces/{repo_id}/storage",
-        "huggingface_hub 1.x `HfApi.request_space_storage`, removed in 2.0 with the Hub's "
-        "persistent storage tiers",
-    ),
-    RawEndpoint(
-        "DELETE",
-        "/api/spaces/{repo_id}/storage",
-        "huggingface_hub 1.x `HfApi.delete_space_storage`, removed in 2.0",
-    ),
     RawEndpoint(
         "POST",
         "/api/models/{repo_id}/preupload/{revision}",
@@ -85,16 +72,6 @@ def _request(
     )
     hf_raise_for_status(response)
     return response
-
-
-def request_space_storage(api: HfApi, space_id: str, tier: str) -> None:
-    """Attach persistent storage of a tier (`small`, `medium`, `large`) to a Space."""
-    _request(api, "POST", f"/api/spaces/{space_id}/storage", {"tier": tier})
-
-
-def delete_space_storage(api: HfApi, space_id: str) -> None:
-    """Remove a Space's persistent storage."""
-    _request(api, "DELETE", f"/api/spaces/{space_id}/storage")
 
 
 def probe_upload_access(api: HfApi, repo_id: str, revision: str = "main") -> None:

@@ -80,8 +80,32 @@ CASES = [
     # Settings errors never echo the input (it could be a secret): they name the choices.
     Case(
         "storage tier",
-        ("space_storage", "'small', 'medium' or 'large'"),
+        ("space_storage", "true", "'small', 'medium' or 'large'"),
         settings={"space_storage": "huge"},
+    ),
+    Case(
+        "relative volume mount path",
+        ("space_volumes", "mount_path 'model' must be an absolute path"),
+        settings={
+            "space_volumes": [{"type": "model", "source": "acme/weights", "mount_path": "model"}]
+        },
+    ),
+    Case(
+        "volume inside the storage bucket's /data",
+        ("space_volumes", "the space_storage bucket at /data overlap"),
+        settings={
+            "space_storage": True,
+            "space_volumes": [{"type": "bucket", "source": "acme/b", "mount_path": "/data/x"}],
+        },
+    ),
+    Case(
+        "writable repo volume",
+        ("repos are always mounted read-only",),
+        settings={
+            "space_volumes": [
+                {"type": "dataset", "source": "acme/d", "mount_path": "/d", "read_only": False}
+            ]
+        },
     ),
     Case("app port", ("app_port",), settings={"app_port": 70000}),
     Case(

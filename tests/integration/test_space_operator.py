@@ -53,7 +53,6 @@ def spec(**changes: Any) -> SpaceSpec:
         "space_id": "acme/zenml-hello-12345678",
         "private": False,
         "hardware": None,
-        "storage": None,
         "sleep_time": None,
         "files": {
             "README.md": b"---\nsdk: docker\napp_port: 7860\n---\n",
@@ -138,13 +137,12 @@ def test_deploys_cost_one_build_then_nothing_then_exactly_what_changed(
 
 
 def test_observe_reads_everything_the_plan_needs(operator: SpaceOperator) -> None:
-    desired = spec(private=True, hardware="cpu-upgrade", sleep_time=3600, storage="small")
+    desired = spec(private=True, hardware="cpu-upgrade", sleep_time=3600)
     deploy(operator, desired, {}, "salt")
     observed = operator.observe(desired.space_id)
     assert observed is not None
     assert observed.private is True
     assert observed.hardware == "cpu-upgrade"
-    assert observed.storage == "small"
     assert observed.sleep_time == 3600
     assert observed.variables == {"LOG_LEVEL": "info"}
     assert observed.secret_keys == {"ZENML_STORE_URL", "ZENML_STORE_API_TOKEN"}

@@ -192,3 +192,34 @@ def test_repo_answers_parse_in_the_clients_types(hub: LocalHub, hub_tokens: HubT
     assert commits[0].authors == ["alice"]
     assert commits[0].formatted_message is not None
     assert "&lt;weights&gt;" in commits[0].formatted_message
+
+
+def test_the_retired_storage_tiers_are_gone_as_on_the_hub(
+    hub: LocalHub, hub_tokens: HubTokens
+) -> None:
+    """huggingface_hub 2.x dropped `request_space_storage`; the Hub replaced tiers with bucket
+    volumes. The old route is an unknown route now, and the runtime's `storage` stays null."""
+    from huggingface_hub import Volume, get_session, hf_raise_for_status
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(endpoint=hub.url, token=hub_tokens.writer.token)
+    api.create_bucket("acme/typed-data")
+    api.create_repo(
+        "acme/tiers",
+        repo_type="space",
+        space_sdk="docker",
+        space_volumes=[Volume(type="bucket", source="acme/typed-data", mount_path="/data")],
+    )
+    headers = {"Authorization": f"Bearer {hub_tokens.writer.token}"}
+    for method in ("POST", "DELETE"):
+        response = get_session().request(
+            method, f"{hub.url}/api/spaces/acme/tiers/storage", headers=headers,
+            json={"tier": "small"},
+        )  # fmt: skip
+        with pytest.raises(HfHubHTTPError) as refused:
+            hf_raise_for_status(response)
+        assert refused.value.response.status_code == 404
+    runtime = api.get_space_runtime("acme/tiers")
+    assert runtime.storage is None
+    assert "storage" in runtime.raw
+    assert [v.source for v in runtime.volumes or []] == ["acme/typed-data"]

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any
 from uuid import UUID
 
 import pytest
-from huggingface_hub import SpaceHardware, SpaceStage
+from huggingface_hub import SpaceHardware, SpaceStage, Volume
 from pydantic import ValidationError
 from zenml.enums import DeploymentStatus
 
-from zenml_hf_registry.deployer.naming import sanitize, space_id_for, validate_space_id
+from zenml_hf_registry.deployer.naming import (
+    sanitize,
+    space_id_for,
+    storage_bucket_for,
+    validate_space_id,
+)
 from zenml_hf_registry.deployer.space import (
     ObservedSpace,
     SpacePlan,
@@ -34,6 +40,11 @@ pytestmark = pytest.mark.unit
 
 DEPLOYMENT_ID = UUID("12345678-9abc-def0-1234-56789abcdef0")
 SALT = "hf-token-used-as-hmac-key"
+COMMIT = "a" * 40
+DATA = Volume(type="bucket", source="acme/zenml-x-12345678-data", mount_path="/data")
+MODEL = Volume(
+    type="model", source="acme/weights", mount_path="/model", revision=COMMIT, read_only=True
+)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +166,6 @@ def spec(**changes: object) -> SpaceSpec:
         "space_id": "acme/zenml-x-12345678",
         "private": False,
         "hardware": None,
-        "storage": None,
         "sleep_time": None,
         "files": {"README.md": b"readme", "Dockerfile": b"FROM img@sha256:1\n"},
         "secrets": {"ZENML_STORE_URL": "http://zen", "ZENML_STORE_API_TOKEN": "token-1"},
@@ -172,7 +182,6 @@ def observed_as(desired: SpaceSpec, **changes: object) -> ObservedSpace:
         "space_id": desired.space_id,
         "private": desired.private,
         "hardware": desired.hardware or "cpu-basic",
-        "storage": desired.storage,
         "sleep_time": 172800,
         "file_oids": {p: git_hash(c) for p, c in desired.files.items()}
         | {".gitattributes": "0" * 40},
@@ -203,11 +212,22 @@ def plan_for(
 
 
 def test_a_new_space_is_one_create_with_everything_and_one_commit() -> None:
-    plan = plan_for(spec(storage="small"), None, {})
+    plan = plan_for(spec(volumes=(DATA,), storage_bucket=DATA.source), None, {})
     assert plan.create
     assert set(plan.commit_files) == {"README.md", "Dockerfile"}
-    assert plan.storage == "small"
-    assert not plan.set_secrets  # they ride in create_repo
+    assert plan.set_volumes is None  # they ride in create_repo, as secrets do
+    assert not plan.set_secrets
+    assert plan.create_bucket is None  # it exists
+    plan = plan_space(
+        spec(volumes=(DATA,), storage_bucket=DATA.source),
+        None,
+        managed_secrets={},
+        managed_variables=frozenset(),
+        salt=SALT,
+        bucket_exists=False,
+    )
+    assert plan.create_bucket == DATA.source
+    assert plan.summary().startswith(f"create the bucket {DATA.source}; create the Space")
 
 
 def test_an_unchanged_redeploy_plans_nothing_even_with_a_fresh_api_token() -> None:
@@ -428,3 +448,128 @@ def test_the_deployment_secret_digest_ignores_the_api_token_but_not_the_auth_key
 
     assert digest_input("token-1", "key-1") == digest_input("token-2", "key-1")
     assert digest_input("token-1", "key-1") != digest_input("token-1", "key-2")
+
+
+def test_the_storage_bucket_is_named_after_the_space_and_keeps_the_id_suffix() -> None:
+    assert storage_bucket_for("acme/zenml-hello-12345678") == "acme/zenml-hello-12345678-data"
+    long_id = space_id_for("acme", "p" * 60, "n" * 60, DEPLOYMENT_ID)
+    bucket = storage_bucket_for(long_id)
+    assert len(bucket.split("/")[1]) == 96
+    assert bucket.endswith("-12345678-data")
+
+
+@pytest.mark.parametrize("value", ["small", "medium", "large", True, "true"])
+def test_space_storage_takes_true_and_the_retired_tiers(value: object) -> None:
+    assert HuggingFaceDeployerSettings(space_storage=value).wants_storage_bucket  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [None, False, "false"])
+def test_space_storage_off(value: object) -> None:
+    assert not HuggingFaceDeployerSettings(space_storage=value).wants_storage_bucket  # type: ignore[arg-type]
+
+
+def volume(**values: object) -> dict[str, object]:
+    return {"type": "model", "source": "acme/weights", "mount_path": "/model", **values}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"space_volumes": [volume(mount_path="model")]}, "must be an absolute path"),
+        ({"space_volumes": [volume(mount_path="/model/../etc")]}, "'.' or '..'"),
+        ({"space_volumes": [volume(mount_path="/usr/lib/x")]}, "would hide system files"),
+        ({"space_volumes": [volume(mount_path="/app")]}, "would hide the app's code"),
+        ({"space_volumes": [volume(mount_path="/home/user")]}, "would hide the app's code"),
+        ({"space_volumes": [volume(source="weights")]}, "namespace/name"),
+        ({"space_volumes": [volume(type="notebook")]}, "type"),
+        ({"space_volumes": [volume(read_only=False)]}, "always mounted read-only"),
+        (
+            {"space_volumes": [volume(type="bucket", revision="main")]},
+            "buckets have no history",
+        ),
+        ({"space_volumes": [volume(path="../x")]}, "without '.' or '..'"),
+        ({"space_volumes": [volume(), volume(source="acme/other")]}, "overlap"),
+        (
+            {"space_volumes": [volume(), volume(source="acme/other", mount_path="/model/x")]},
+            "overlap",
+        ),
+        (
+            {"space_volumes": [volume(mount_path="/data")], "space_storage": True},
+            "the space_storage bucket at /data overlap",
+        ),
+        ({"space_storage": "huge"}, "'small', 'medium' or 'large'"),
+    ],
+)
+def test_bad_volumes_are_refused_with_what_to_do(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        HuggingFaceDeployerSettings(**settings)
+
+
+def test_volume_settings_are_normalised() -> None:
+    settings = HuggingFaceDeployerSettings(
+        space_volumes=[volume(mount_path="/model/", path="/sub/dir/")]
+    )
+    (only,) = settings.space_volumes
+    assert (only.mount_path, only.path) == ("/model", "sub/dir")
+
+
+def test_unchanged_volumes_plan_nothing_whatever_the_hub_adds() -> None:
+    before = spec(volumes=(MODEL, DATA), storage_bucket=DATA.source)
+    # As the Hub reports them: in its own order, repos read-only.
+    reported = (DATA, Volume(**{**MODEL.to_dict(), "readOnly": True}))
+    plan = plan_space(
+        before,
+        observed_as(before, volumes=reported),
+        managed_secrets=digests(before),
+        managed_variables=frozenset({"LOG_LEVEL"}),
+        salt=SALT,
+        managed_volumes=frozenset({"/model", "/data"}),
+    )
+    assert plan.is_empty, plan.summary()
+
+
+def test_a_new_commit_of_a_model_volume_is_one_restarting_change() -> None:
+    before = spec(volumes=(MODEL,))
+    moved = Volume(**{**MODEL.to_dict(), "revision": "b" * 40})
+    plan = plan_for(spec(volumes=(moved,)), observed_as(before, volumes=(MODEL,)), digests(before))
+    assert plan.set_volumes == [moved]
+    assert plan.restarting_changes == 1
+    assert (plan.pause, plan.restart) == (False, False)
+    assert f"/model (model acme/weights@{'b' * 40})" in plan.summary()
+
+
+def test_a_volume_change_is_batched_with_the_other_restarting_changes() -> None:
+    before = spec(volumes=(MODEL,))
+    moved = Volume(**{**MODEL.to_dict(), "revision": "b" * 40})
+    plan = plan_for(
+        spec(volumes=(moved,), hardware="t4-small"),
+        observed_as(before, volumes=(MODEL,)),
+        digests(before),
+    )
+    assert plan.restarting_changes == 2
+    assert (plan.pause, plan.restart) == (True, True)
+
+
+def test_volumes_added_by_hand_stay_and_ours_are_removed() -> None:
+    mine = Volume(type="dataset", source="alice/extra", mount_path="/extra", read_only=True)
+    before = spec(volumes=(MODEL,))
+    observed = observed_as(before, volumes=(MODEL, mine))
+    plan = plan_space(
+        spec(),
+        observed,
+        managed_secrets=digests(before),
+        managed_variables=frozenset({"LOG_LEVEL"}),
+        salt=SALT,
+        managed_volumes=frozenset({"/model"}),
+    )
+    assert plan.set_volumes == [mine]
+    plan = plan_space(
+        spec(),
+        observed_as(before, volumes=(MODEL,)),
+        managed_secrets=digests(before),
+        managed_variables=frozenset({"LOG_LEVEL"}),
+        salt=SALT,
+        managed_volumes=frozenset({"/model"}),
+    )
+    assert (plan.set_volumes, plan.remove_volumes) == (None, True)
+    assert "remove volumes" in plan.summary()

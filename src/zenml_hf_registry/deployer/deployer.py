@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 import requests
+from huggingface_hub import Volume
 from huggingface_hub.errors import RepositoryNotFoundError
 from pydantic import BaseModel, Field
 from zenml.client import Client
@@ -42,7 +43,7 @@ from zenml_hf_registry.deployer.entrypoint import (
 from zenml_hf_registry.deployer.fingerprint import snapshot_fingerprint
 from zenml_hf_registry.deployer.launch import DEPLOYMENT_SECRET
 from zenml_hf_registry.deployer.logs import check_tail, failure_cause, last_lines, plain_line
-from zenml_hf_registry.deployer.naming import space_id_for
+from zenml_hf_registry.deployer.naming import space_id_for, storage_bucket_for
 from zenml_hf_registry.deployer.space import (
     ROTATING_SECRETS,
     SpaceOperator,
@@ -53,7 +54,11 @@ from zenml_hf_registry.deployer.space import (
 from zenml_hf_registry.deployer.space_build import read_build_context, zenml_build_context
 from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
 from zenml_hf_registry.errors import ConfigurationError, HfRegistryError
-from zenml_hf_registry.flavors import HuggingFaceDeployerConfig, HuggingFaceDeployerSettings
+from zenml_hf_registry.flavors import (
+    STORAGE_MOUNT_PATH,
+    HuggingFaceDeployerConfig,
+    HuggingFaceDeployerSettings,
+)
 from zenml_hf_registry.hub_client import hub_errors, make_api
 from zenml_hf_registry.images import (
     ImageNotPublicError,
@@ -79,6 +84,44 @@ _LOG_LINES_ON_ERROR = 20
 # The files the deployer writes into every Space; a build context's files of these names
 # give way to them.
 _SPACE_FILES = ("README.md", "Dockerfile")
+# `space_storage` tiers are a thing of the past: say so once per process, not per deploy.
+_tier_warning_given = False
+
+
+def _warn_about_tiers(tier: str, bucket_id: str) -> None:
+    global _tier_warning_given
+    if _tier_warning_given:
+        return
+    _tier_warning_given = True
+    logger.warning(
+        "space_storage: %r: the Hub's persistent storage tiers no longer exist. It now means "
+        "the Storage Bucket %s mounted read-write at %s (buckets are not tiered by size). "
+        "Set space_storage: true to keep this without the warning.",
+        tier,
+        bucket_id,
+        STORAGE_MOUNT_PATH,
+    )
+
+
+def wanted_volumes(settings: HuggingFaceDeployerSettings, bucket: str | None) -> list[Volume]:
+    """The volumes the settings ask for, as huggingface_hub's `Volume` (repos not pinned
+    yet), with `bucket` (the `space_storage` bucket, if any) at /data."""
+    volumes = [
+        Volume(
+            type=v.type,
+            source=v.source,
+            mount_path=v.mount_path,
+            revision=v.revision,
+            # The Hub mounts repos read-only whatever is asked: say so, so that its answer
+            # compares equal to the request.
+            read_only=True if v.type != "bucket" else (v.read_only or None),
+            path=v.path,
+        )
+        for v in settings.space_volumes
+    ]
+    if bucket is not None:
+        volumes.append(Volume(type="bucket", source=bucket, mount_path=STORAGE_MOUNT_PATH))
+    return volumes
 
 
 def is_reference(value: str) -> bool:
@@ -150,7 +193,16 @@ class SpaceMetadata(BaseModel):
     private: bool = False
     stage: str | None = None
     hardware: str | None = None
-    storage: str | None = None
+    storage_bucket: str | None = Field(
+        default=None,
+        description="The space_storage bucket; it outlives the Space unless "
+        "delete_storage_bucket_on_delete is set.",
+    )
+    volumes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The volumes the deployer mounted, repos pinned to their commit, as the "
+        "Hub takes them (`Volume.to_dict()`).",
+    )
     error_message: str | None = None
     last_log_lines: list[str] = Field(default_factory=list)
     secret_digests: dict[str, str] = Field(default_factory=dict)
@@ -436,7 +488,10 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         """
         settings = cast(HuggingFaceDeployerSettings, self.get_settings(snapshot))
         with self._translate(DeploymentProvisionError):
-            self._namespace(self._operator())
+            operator = self._operator()
+            self._namespace(operator)
+            # Repo volumes must exist and be readable; pinned again when provisioning.
+            operator.pin_volumes(wanted_volumes(settings, None))
             resolve_secret_references(settings.space_secrets, "space_secrets")
             resolve_secret_references(
                 {k: v for k, v in settings.environment.items() if is_reference(v)}, "environment"
@@ -505,6 +560,10 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             hidden_environment = resolve_secret_references(
                 {k: v for k, v in settings.environment.items() if is_reference(v)}, "environment"
             )
+            bucket = storage_bucket_for(space_id) if settings.wants_storage_bucket else None
+            if bucket is not None and isinstance(settings.space_storage, str):
+                _warn_about_tiers(settings.space_storage, bucket)
+            volumes, pinned = operator.pin_volumes(wanted_volumes(settings, bucket))
             image, files = self._space_content(deployment, stack, settings, token, space_id)
             previous = SpaceMetadata.from_deployment(deployment)
             assert deployment.snapshot is not None  # checked by _settings
@@ -524,7 +583,6 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 space_id=space_id,
                 private=settings.private,
                 hardware=settings.space_hardware,
-                storage=settings.space_storage,
                 sleep_time=settings.sleep_time,
                 files=files,
                 secrets={DEPLOYMENT_SECRET: bundle},
@@ -533,6 +591,8 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                     k: v for k, v in settings.environment.items() if k not in hidden_environment
                 },
                 digest_inputs={DEPLOYMENT_SECRET: digest_input},
+                volumes=tuple(volumes),
+                storage_bucket=bucket,
             )
             known = previous if previous is not None and previous.space_id == space_id else None
             stale = sorted(
@@ -541,6 +601,9 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             )
             managed_variables = frozenset(known.managed_variables if known else ())
             managed_files = frozenset(known.managed_files if known else ())
+            managed_volumes = frozenset(
+                str(v.get("mountPath")) for v in (known.volumes if known else ())
+            )
             observed = operator.observe(
                 space_id, read_variables=bool(spec.variables or managed_variables)
             )
@@ -551,6 +614,8 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 managed_variables=managed_variables,
                 salt=token,
                 managed_files=managed_files,
+                managed_volumes=managed_volumes,
+                bucket_exists=bucket is None or operator.bucket_exists(bucket),
             )
             digests = {
                 key: spec.secret_digest(key, token)
@@ -579,6 +644,8 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                 # Until the commit lands, the files to delete are still the deployer's.
                 managed_files=sorted(set(spec.files) | set(plan.delete_files)),
                 stale_space_ids=stale,
+                storage_bucket=bucket,
+                volumes=[v.to_dict() for v in volumes],
                 snapshot_fingerprint=fingerprint,
                 serving_snapshot_id=serving,
             )
@@ -590,6 +657,8 @@ class HuggingFaceDeployer(ContainerizedDeployer):
                     space_id,
                     serving,
                 )
+            for line in pinned:
+                logger.info("Space %s: volume %s", space_id, line)
             logger.info("Space %s: %s", space_id, plan.summary())
             built = "built in the Space FROM " if settings.build_in_space else ""
             operator.apply(spec, plan, commit_message=f"Deploy {deployment.name} ({built}{image})")
@@ -634,7 +703,6 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         metadata.stage = stage
         metadata.app_url = host or metadata.app_url
         metadata.hardware = runtime.hardware or runtime.requested_hardware
-        metadata.storage = runtime.storage
         metadata.error_message = runtime.raw.get("errorMessage")
         status = deployment_status(stage)
         if stage in FAILED:
@@ -733,7 +801,8 @@ class HuggingFaceDeployer(ContainerizedDeployer):
     def do_deprovision_deployment(
         self, deployment: DeploymentResponse, timeout: int
     ) -> DeploymentOperationalState | None:
-        """Delete the Space; one that is already gone counts as deleted.
+        """Delete the Space; one that is already gone counts as deleted. The space_storage
+        bucket stays (its data outlives the Space) unless delete_storage_bucket_on_delete.
 
         Args:
             deployment: The deployment.
@@ -752,5 +821,24 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             deleted = operator.delete(metadata.space_id)
         logger.info(
             "Deleted Space %s" if deleted else "Space %s was already gone", metadata.space_id
+        )
+        bucket = metadata.storage_bucket
+        if bucket is None:
+            return None
+        delete_bucket = deployment.snapshot is not None and (
+            self._settings(deployment).delete_storage_bucket_on_delete
+        )
+        if not delete_bucket:
+            logger.info(
+                "Kept the Storage Bucket %s and its data: set delete_storage_bucket_on_delete "
+                "to delete it with the deployment, or delete it on the Hub.",
+                bucket,
+            )
+            return None
+        with self._translate(DeploymentDeprovisionError):
+            removed = operator.delete_bucket(bucket)
+        logger.info(
+            "Deleted the Storage Bucket %s" if removed else "Storage Bucket %s was already gone",
+            bucket,
         )
         return None

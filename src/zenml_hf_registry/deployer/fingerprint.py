@@ -4,13 +4,16 @@
 The Space's app loads its snapshot when it starts, so a new snapshot needs a restart only when
 it would behave differently: other steps, code, configuration, parameters or image. Ids,
 timestamps, the client's environment and the compile-time `date`/`time` substitutions do not
-change what the app does, and are left out.
+change what the app does, and are left out; so are the deployer's own settings, which the
+deployer turns into Space state it compares by itself (hardware, volumes, variables, secrets,
+the Dockerfile's port) or which only steer the deployer (image checks, what a delete removes).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,6 +30,12 @@ def _without_compile_substitutions(config: dict[str, Any]) -> dict[str, Any]:
     if isinstance(substitutions, dict):
         config["substitutions"] = {
             k: v for k, v in substitutions.items() if k not in _COMPILE_SUBSTITUTIONS
+        }
+    settings = config.get("settings")
+    if isinstance(settings, dict):
+        # `deployer`, `deployer.<flavor>` or `deployer:<component name>`
+        config["settings"] = {
+            k: v for k, v in settings.items() if re.split(r"[.:]", k, maxsplit=1)[0] != "deployer"
         }
     return config
 

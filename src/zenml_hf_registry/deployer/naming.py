@@ -1,4 +1,5 @@
-"""Space ids: `{namespace}/{prefix}-{deployment}-{id8}`, within the Hub's naming rules."""
+"""Space ids: `{namespace}/{prefix}-{deployment}-{id8}`, within the Hub's naming rules; the
+Storage Bucket of a Space's `space_storage` is named after it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from uuid import UUID
 
 from zenml_hf_registry.errors import InvalidSpaceIdError
 
-__all__ = ["MAX_NAME_LENGTH", "sanitize", "space_id_for", "validate_space_id"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "sanitize",
+    "space_id_for",
+    "storage_bucket_for",
+    "validate_space_id",
+]
 
 MAX_NAME_LENGTH = 96
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -54,3 +61,15 @@ def space_id_for(namespace: str, prefix: str, deployment_name: str, deployment_i
     room = MAX_NAME_LENGTH - len(suffix) - 1
     head = head[:room].rstrip("-._")
     return validate_space_id(f"{namespace}/{head}-{suffix}")
+
+
+def storage_bucket_for(space_id: str) -> str:
+    """The Storage Bucket `space_storage` mounts: `{namespace}/{space name}-data`. A name too
+    long for the suffix is shortened before its last part (the deployment id), never after."""
+    namespace, name = validate_space_id(space_id).split("/")
+    room = MAX_NAME_LENGTH - len("-data")
+    if len(name) > room:
+        head, _, tail = name.rpartition("-")
+        head = head[: room - len(tail) - 1].rstrip("-._") if head else ""
+        name = f"{head}-{tail}" if head else tail[:room]
+    return validate_space_id(f"{namespace}/{name}-data")

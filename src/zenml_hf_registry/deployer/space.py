@@ -3,9 +3,9 @@
 No ZenML here: `SpaceSpec` is the desired state, `ObservedSpace` what the Hub reports,
 `plan_space` the difference and `SpaceOperator` applies it with the real client. The costs
 users feel on the Hub drive the plan: every commit rebuilds the Space and every secret,
-variable, hardware or storage change restarts it, so a first deploy is one `create_repo` (with
-hardware, sleep time, secrets and variables) plus one commit, and an unchanged redeploy makes
-no call that changes anything.
+variable, hardware or volume change restarts it, so a first deploy is one `create_repo` (with
+hardware, sleep time, secrets, variables and volumes) plus one commit, and an unchanged
+redeploy makes no call that changes anything.
 """
 
 from __future__ import annotations
@@ -19,19 +19,28 @@ from functools import partial
 from typing import Any, TypeVar
 
 import httpx2
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceRuntime
-from huggingface_hub.errors import RepositoryNotFoundError
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationDelete,
+    HfApi,
+    SpaceRuntime,
+    Volume,
+)
+from huggingface_hub.errors import (
+    BucketNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 from huggingface_hub.hf_api import RepoSibling
 from huggingface_hub.utils.sha import git_hash
 
 from zenml_hf_registry.deployer.logs import strip_ansi
-from zenml_hf_registry.errors import HubAccessError
+from zenml_hf_registry.errors import ConfigurationError, HubAccessError
 from zenml_hf_registry.hub_client import (
     hub_errors,
     read_with_retries,
     write_with_retries,
 )
-from zenml_hf_registry.hub_endpoints import delete_space_storage, request_space_storage
 
 T = TypeVar("T")
 
@@ -44,6 +53,7 @@ __all__ = [
     "check_write_access",
     "plan_space",
     "secret_digest",
+    "volume_key",
 ]
 
 # Secrets whose value changes on every deploy without meaning anything new: ZenML issues a
@@ -63,6 +73,24 @@ def secret_digest(key: str, value: str, salt: str) -> str:
     return mac.hexdigest()[:32]
 
 
+def volume_key(volume: Volume) -> tuple[str, str, str, str | None, bool, str]:
+    """What makes two volumes the same mount: the Hub reports repos read-only whether asked
+    or not, and a bucket's unset `read_only` means read-write."""
+    read_only = True if volume.type != "bucket" else bool(volume.read_only)
+    return (
+        volume.mount_path,
+        volume.type,
+        volume.source,
+        volume.revision,
+        read_only,
+        (volume.path or "").strip("/"),
+    )
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class SpaceSpec:
     """The Space the deployer wants."""
@@ -70,11 +98,14 @@ class SpaceSpec:
     space_id: str
     private: bool
     hardware: str | None
-    storage: str | None
     sleep_time: int | None
     files: dict[str, bytes]
     secrets: dict[str, str]
     variables: dict[str, str]
+    # Repo volumes come pinned to a commit (`SpaceOperator.pin_volumes`).
+    volumes: tuple[Volume, ...] = ()
+    # The Storage Bucket `space_storage` mounts (one of `volumes`), created if missing.
+    storage_bucket: str | None = None
     # What a secret's digest is taken of, when not its whole value: a bundle of values some of
     # which rotate without meaning anything new (ZenML's per-provision API token) is compared
     # by its stable part only.
@@ -92,7 +123,6 @@ class ObservedSpace:
     space_id: str
     private: bool
     hardware: str | None  # requested hardware
-    storage: str | None
     sleep_time: int | None
     file_oids: dict[str, str]  # path -> git blob oid
     variables: dict[str, str]
@@ -101,6 +131,7 @@ class ObservedSpace:
     host: str | None
     # LFS files: path -> sha256 of the content (their blob id is the pointer's, not the file's)
     lfs_sha256: dict[str, str] = field(default_factory=dict)
+    volumes: tuple[Volume, ...] = ()  # `SpaceRuntime.volumes`
 
     def holds(self, path: str, content: bytes) -> bool:
         """Whether the Space has `content` at `path` already."""
@@ -135,8 +166,9 @@ class SpacePlan:
     set_variables: dict[str, str] = field(default_factory=dict)
     delete_variables: list[str] = field(default_factory=list)
     hardware: str | None = None
-    storage: str | None = None
-    remove_storage: bool = False
+    create_bucket: str | None = None  # before the volumes that mount it (no restart)
+    set_volumes: list[Volume] | None = None  # the whole list, as set_space_volumes takes it
+    remove_volumes: bool = False
     sleep_time: int | None = None
     private: bool | None = None
     restart: bool = False  # paused or stopped: bring it back
@@ -154,8 +186,8 @@ class SpacePlan:
             + len(self.set_variables)
             + len(self.delete_variables)
             + bool(self.hardware)
-            + bool(self.storage)
-            + bool(self.remove_storage)
+            + (self.set_volumes is not None)
+            + self.remove_volumes
         )
 
     @property
@@ -170,8 +202,8 @@ class SpacePlan:
             or self.set_variables
             or self.delete_variables
             or self.hardware
-            or self.storage
-            or self.remove_storage
+            or self.set_volumes is not None
+            or self.remove_volumes
             or self.restart
         )
 
@@ -179,14 +211,20 @@ class SpacePlan:
     def is_empty(self) -> bool:
         """Nothing to do."""
         return not (
-            self.restarts_or_rebuilds or self.sleep_time is not None or self.private is not None
+            self.restarts_or_rebuilds
+            or self.sleep_time is not None
+            or self.private is not None
+            or self.create_bucket
         )
 
     def summary(self) -> str:
         """One line for the logs; names keys, never values."""
         if self.create:
-            return "create the Space and commit " + ", ".join(sorted(self.commit_files))
+            bucket = f"create the bucket {self.create_bucket}; " if self.create_bucket else ""
+            return f"{bucket}create the Space and commit " + ", ".join(sorted(self.commit_files))
         parts = []
+        if self.create_bucket:
+            parts.append(f"create the bucket {self.create_bucket}")
         if self.commit_files or self.delete_files:
             parts.append("commit " + ", ".join(sorted([*self.commit_files, *self.delete_files])))
         for label, keys in (
@@ -199,10 +237,14 @@ class SpacePlan:
                 parts.append(f"{label} {', '.join(sorted(keys))}")
         if self.hardware:
             parts.append(f"hardware -> {self.hardware}")
-        if self.storage:
-            parts.append(f"storage -> {self.storage}")
-        if self.remove_storage:
-            parts.append("remove storage")
+        if self.set_volumes is not None:
+            mounts = ", ".join(
+                f"{v.mount_path} ({v.type} {v.source}{'@' + v.revision if v.revision else ''})"
+                for v in self.set_volumes
+            )
+            parts.append(f"volumes -> {mounts}")
+        if self.remove_volumes:
+            parts.append("remove volumes")
         if self.sleep_time is not None:
             parts.append(f"sleep time -> {self.sleep_time}s")
         if self.private is not None:
@@ -264,16 +306,20 @@ def plan_space(
     managed_variables: frozenset[str],
     salt: str,
     managed_files: frozenset[str] = frozenset(),
+    managed_volumes: frozenset[str] = frozenset(),
+    bucket_exists: bool = True,
 ) -> SpacePlan:
     """The changes that take `observed` to `spec`.
 
-    `managed_secrets` (key -> digest), `managed_variables` and `managed_files` are what this
-    deployer set before; only those are ever deleted, so secrets and files a user added by
-    hand stay.
+    `managed_secrets` (key -> digest), `managed_variables`, `managed_files` and
+    `managed_volumes` (mount paths) are what this deployer set before; only those are ever
+    deleted, so secrets, files and volumes a user added by hand stay. `bucket_exists` says
+    whether `spec.storage_bucket` is there already.
     """
+    create_bucket = spec.storage_bucket if spec.storage_bucket and not bucket_exists else None
     if observed is None:
-        return SpacePlan(create=True, commit_files=dict(spec.files), storage=spec.storage)
-    plan = SpacePlan()
+        return SpacePlan(create=True, commit_files=dict(spec.files), create_bucket=create_bucket)
+    plan = SpacePlan(create_bucket=create_bucket)
     for path, content in spec.files.items():
         if not observed.holds(path, content):
             plan.commit_files[path] = content
@@ -299,11 +345,19 @@ def plan_space(
     wanted_hardware = spec.hardware or "cpu-basic"
     if (observed.hardware or "cpu-basic") != wanted_hardware:
         plan.hardware = wanted_hardware
-    if spec.storage != observed.storage:
-        if spec.storage is None:
-            plan.remove_storage = True
+    # Volumes a user mounted by hand stay, unless one of ours now takes their place.
+    kept = [
+        v
+        for v in observed.volumes
+        if v.mount_path not in managed_volumes
+        and not any(_overlaps(v.mount_path, w.mount_path) for w in spec.volumes)
+    ]
+    wanted_volumes = [*spec.volumes, *kept]
+    if sorted(map(volume_key, wanted_volumes)) != sorted(map(volume_key, observed.volumes)):
+        if wanted_volumes:
+            plan.set_volumes = wanted_volumes
         else:
-            plan.storage = spec.storage
+            plan.remove_volumes = True
     if spec.sleep_time is not None and spec.sleep_time != observed.sleep_time:
         plan.sleep_time = spec.sleep_time
     if spec.private != observed.private:
@@ -359,7 +413,6 @@ class SpaceOperator:
             space_id=space_id,
             private=bool(info.private),
             hardware=runtime.requested_hardware,
-            storage=runtime.storage,
             sleep_time=runtime.sleep_time,
             file_oids=file_oids,
             variables=variables,
@@ -367,7 +420,70 @@ class SpaceOperator:
             stage=str(runtime.stage),
             host=info.host,
             lfs_sha256=lfs_sha256,
+            volumes=tuple(runtime.volumes or ()),
         )
+
+    def bucket_exists(self, bucket_id: str) -> bool:
+        """Whether the Storage Bucket exists (and the token may see it)."""
+        try:
+            self._read(bucket_id, lambda: self.api.bucket_info(bucket_id))
+        except BucketNotFoundError:
+            return False
+        return True
+
+    def pin_volumes(self, volumes: list[Volume]) -> tuple[list[Volume], list[str]]:
+        """`volumes` with each repo volume pinned to the commit its revision points to now
+        (the default branch when there is none), and a line per volume that was pinned.
+
+        One read per repo volume. A repo or revision that does not exist, or that the token
+        cannot read, is a `ConfigurationError` naming the volume, raised before any change.
+        """
+        pinned: list[Volume] = []
+        notes: list[str] = []
+        for volume in volumes:
+            if volume.type == "bucket":
+                pinned.append(volume)
+                continue
+            what = f"space_volumes: the {volume.type} {volume.source} at {volume.mount_path}"
+            try:
+                info = self._read(
+                    volume.source,
+                    partial(
+                        self.api.repo_info,
+                        volume.source,
+                        revision=volume.revision,
+                        repo_type=volume.type,
+                    ),
+                )
+            except RevisionNotFoundError as exc:
+                raise ConfigurationError(
+                    f"{what} has no revision {volume.revision!r} on {self.endpoint}; use a "
+                    "branch, tag or commit it has"
+                ) from exc
+            except RepositoryNotFoundError as exc:
+                raise ConfigurationError(
+                    f"{what} does not exist on {self.endpoint}, or the deployer's token "
+                    "cannot read it"
+                ) from exc
+            if not info.sha:
+                raise ConfigurationError(f"{what}: the Hub gave no commit for it")
+            if volume.revision != info.sha:
+                notes.append(
+                    f"{volume.type} {volume.source} at {volume.mount_path}: "
+                    f"{volume.revision or 'the default branch'} is commit {info.sha}; "
+                    "mounted at that commit"
+                )
+            pinned.append(
+                Volume(
+                    type=volume.type,
+                    source=volume.source,
+                    mount_path=volume.mount_path,
+                    revision=info.sha,
+                    read_only=True,
+                    path=volume.path,
+                )
+            )
+        return pinned, notes
 
     def apply(self, spec: SpaceSpec, plan: SpacePlan, commit_message: str) -> None:
         """Carry out the plan: settings first, then at most one commit (the rebuild).
@@ -389,6 +505,11 @@ class SpaceOperator:
                 call, endpoint=self.endpoint, what=what, idempotent=idempotent, landed=landed
             )
 
+        if plan.create_bucket:
+            # Before the Space: the Hub checks that a volume's bucket exists. Private: what an
+            # app writes is nobody else's business, whatever the Space's visibility.
+            bucket = plan.create_bucket
+            write(lambda: self.api.create_bucket(bucket, private=True, exist_ok=True))
         if plan.create:
             write(
                 lambda: self.api.create_repo(
@@ -400,6 +521,7 @@ class SpaceOperator:
                     space_sleep_time=spec.sleep_time,
                     space_secrets=[{"key": k, "value": v} for k, v in spec.secrets.items()],
                     space_variables=[{"key": k, "value": v} for k, v in spec.variables.items()],
+                    space_volumes=list(spec.volumes) or None,
                 ),
                 idempotent=False,
                 landed=lambda: self.api.repo_exists(space_id, repo_type="space"),
@@ -425,11 +547,11 @@ class SpaceOperator:
         if plan.sleep_time is not None and not plan.create:
             sleep_time = plan.sleep_time
             write(lambda: self.api.set_space_sleep_time(space_id, sleep_time))
-        if plan.storage:
-            tier = plan.storage
-            write(lambda: request_space_storage(self.api, space_id, tier))
-        if plan.remove_storage:
-            write(lambda: delete_space_storage(self.api, space_id))
+        if plan.set_volumes is not None:
+            volumes = plan.set_volumes
+            write(lambda: self.api.set_space_volumes(space_id, volumes))
+        if plan.remove_volumes:
+            write(lambda: self.api.delete_space_volumes(space_id))
         operations: list[CommitOperationAdd | CommitOperationDelete] = [
             CommitOperationAdd(path_in_repo=p, path_or_fileobj=c)
             for p, c in sorted(plan.commit_files.items())
@@ -476,6 +598,15 @@ class SpaceOperator:
             with hub_errors(self.endpoint, f"deleting Space {space_id}"):
                 self.api.delete_repo(space_id, repo_type="space")
         except RepositoryNotFoundError:
+            return False
+        return True
+
+    def delete_bucket(self, bucket_id: str) -> bool:
+        """Delete a Storage Bucket and its files; False when it was already gone."""
+        try:
+            with hub_errors(self.endpoint, f"deleting the Storage Bucket {bucket_id}"):
+                self.api.delete_bucket(bucket_id)
+        except BucketNotFoundError:
             return False
         return True
 

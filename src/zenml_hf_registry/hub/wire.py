@@ -111,7 +111,9 @@ class SpaceRuntimeBody(WireModel):
     keep_none: ClassVar[frozenset[str]] = frozenset({"storage"})
     stage: str
     hardware: SpaceHardwareState
-    storage: str | None = None
+    # Always null in the Hub's recorded answers since persistent storage tiers were retired;
+    # storage is a bucket volume now (`volumes`).
+    storage: None = None
     gc_timeout: int | None = None
     replicas: SpaceReplicas
     dev_mode: bool | None = None

@@ -34,7 +34,7 @@ from zenml_hf_registry.hub.errors import (
     header_text,
 )
 from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, Repo, RepoType
-from zenml_hf_registry.hub.spaces.manager import validate_hardware, validate_storage
+from zenml_hf_registry.hub.spaces.manager import validate_hardware
 from zenml_hf_registry.hub.spaces.models import SPACE_SDKS
 from zenml_hf_registry.hub.wire import (
     CommitAuthor,
@@ -296,8 +296,6 @@ def _space_attributes(request: Request, body: dict[str, Any]) -> dict[str, Any]:
         attributes["hardware"] = validate_hardware(body["hardware"])
     if body.get("sleepTimeSeconds") is not None:
         attributes["sleepTime"] = int(body["sleepTimeSeconds"])
-    if body.get("storageTier") is not None:
-        attributes["storage"] = validate_storage(body["storageTier"])
     attributes["secrets"] = _keyed(body.get("secrets"), "secrets")
     attributes["variables"] = _keyed(body.get("variables"), "variables")
     if body.get("volumes"):

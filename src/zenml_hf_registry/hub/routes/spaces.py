@@ -1,5 +1,5 @@
-"""Space routes: runtime, hardware, sleep time, pause/restart, storage, volumes, secrets,
-variables, logs.
+"""Space routes: runtime, hardware, sleep time, pause/restart, volumes, secrets, variables,
+logs.
 
 The emulator's own Space counters and forced stages are control-plane routes (`control.py`).
 """
@@ -75,24 +75,6 @@ def restart_space(
     """`HfApi.restart_space(factory_reboot=...)`."""
     repo = _space(request, namespace, name, write=True)
     hub_of(request).spaces.restart(repo, factory=factory in ("true", "1"))
-    return _runtime(request, repo)
-
-
-@router.post(f"{_PREFIX}/storage")
-def request_space_storage(
-    request: Request, namespace: str, name: str, body: JsonBody
-) -> dict[str, Any]:
-    """Persistent storage `{tier}` (the endpoint huggingface_hub 1.x called)."""
-    repo = _space(request, namespace, name, write=True)
-    hub_of(request).spaces.set_storage(repo, body.get("tier"))
-    return _runtime(request, repo)
-
-
-@router.delete(f"{_PREFIX}/storage")
-def delete_space_storage(request: Request, namespace: str, name: str) -> dict[str, Any]:
-    """Remove persistent storage."""
-    repo = _space(request, namespace, name, write=True)
-    hub_of(request).spaces.delete_storage(repo)
     return _runtime(request, repo)
 
 

@@ -38,7 +38,6 @@ from zenml_hf_registry.hub.spaces.gateway import Gateway, free_port
 from zenml_hf_registry.hub.spaces.logs import LogBuffer
 from zenml_hf_registry.hub.spaces.models import (
     HARDWARE_NAMES,
-    STORAGE_TIERS,
     ConfigError,
     Dockerfile,
     SpaceConfig,
@@ -68,7 +67,7 @@ from zenml_hf_registry.hub.wire import (
 
 _STATIC_SITE = "zenml_hf_registry.hub.spaces.static_site"
 
-__all__ = ["SpaceManager", "validate_hardware", "validate_storage"]
+__all__ = ["SpaceManager", "validate_hardware"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +83,6 @@ def validate_hardware(flavor: Any) -> str:
     if flavor not in HARDWARE_NAMES:
         raise BadRequest(f"Invalid hardware {flavor!r}: use one of {', '.join(HARDWARE_NAMES)}")
     return str(flavor)
-
-
-def validate_storage(tier: Any) -> str:
-    """small, medium or large, or a 400."""
-    if tier not in STORAGE_TIERS:
-        raise BadRequest(f"Invalid storage tier {tier!r}: use one of {', '.join(STORAGE_TIERS)}")
-    return str(tier)
 
 
 def _listening(port: int) -> bool:
@@ -296,7 +288,6 @@ class SpaceManager:
             hardware=SpaceHardwareState(
                 current=space.hardware_current if running else None, requested=requested
             ),
-            storage=attrs.get("storage"),
             gc_timeout=attrs.get("sleepTime", _DEFAULT_SLEEP),
             replicas=replicas,
             dev_mode=False,
@@ -349,17 +340,6 @@ class SpaceManager:
         if not isinstance(seconds, int) or seconds < -1:
             raise BadRequest(f"Invalid sleep time {seconds!r}: seconds, or -1 to never sleep")
         self.repos.update_attributes(repo, sleepTime=seconds)
-
-    def set_storage(self, repo: Repo, tier: Any) -> None:
-        """Add or change persistent storage; a change restarts the Space."""
-        tier = validate_storage(tier)
-        if repo.attributes.get("storage") != tier:
-            self._restart_after(repo, storage=tier)
-
-    def delete_storage(self, repo: Repo) -> None:
-        """Remove persistent storage; restarts the Space if it had some."""
-        if repo.attributes.get("storage") is not None:
-            self._restart_after(repo, storage=None)
 
     def validate_volumes(
         self, realm: str, raw: Any, caller: TokenSpec | None

@@ -10,12 +10,11 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
-from huggingface_hub import SpaceHardware, SpaceStorage, constants
+from huggingface_hub import SpaceHardware, constants
 
 __all__ = [
     "HARDWARE_NAMES",
     "SPACE_SDKS",
-    "STORAGE_TIERS",
     "ConfigError",
     "Dockerfile",
     "SpaceConfig",
@@ -28,7 +27,6 @@ __all__ = [
 SPACE_SDKS: tuple[str, ...] = tuple(constants.SPACES_SDK_TYPES)
 # The names huggingface_hub itself knows, so the emulator accepts exactly what the client sends.
 HARDWARE_NAMES: tuple[str, ...] = tuple(h.value for h in SpaceHardware)
-STORAGE_TIERS: tuple[str, ...] = tuple(s.value for s in SpaceStorage)
 
 
 class SpaceStage(StrEnum):
