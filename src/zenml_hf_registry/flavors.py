@@ -102,7 +102,7 @@ class SpaceVolume(BaseModel):
     @classmethod
     def _source(cls, value: str) -> str:
         parts = value.split("/")
-        if len(parts) != 2 or not all(_REPO_ID_PART.match(p) for p in parts):
+        if len(parts) != 2 or not all(_REPO_ID_PART.fullmatch(p) for p in parts):
             raise ValueError(
                 f"space_volumes: source {value!r} is not a bucket or repo id `namespace/name`"
             )

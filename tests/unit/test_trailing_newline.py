@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from zenml_hf_registry.deployer.naming import validate_space_id
-from zenml_hf_registry.flavors import HuggingFaceDeployerSettings
+from zenml_hf_registry.flavors import HuggingFaceDeployerSettings, SpaceVolume
 from zenml_hf_registry.images import validate_image_reference
 from zenml_hf_registry.registry import RegistryTarget
 
@@ -21,6 +21,10 @@ CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
     "secret key": (
         lambda v: HuggingFaceDeployerSettings(space_secrets={v: "{{s.k}}"}),
         "MY_SECRET",
+    ),
+    "volume source": (
+        lambda v: SpaceVolume(type="model", source=v, mount_path="/model"),
+        "acme/model",
     ),
     "image tag": (validate_image_reference, "ghcr.io/acme/app:1.0"),
     "image digest": (validate_image_reference, "ghcr.io/acme/app@sha256:" + "a" * 64),
