@@ -13,6 +13,7 @@ A pin that is missing or wrong, or a package that fails verification, stops the 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Annotated, Any
@@ -58,6 +59,7 @@ def load_classifier(
             repo_id=repo_id or "",
             revision=revision or "",
         )
+    started = time.perf_counter()
     snapshot = pull_snapshot_at_start(
         repo_id,
         registry,
@@ -69,7 +71,8 @@ def load_classifier(
     model = joblib.load(snapshot.file(MODEL_FILE))
     print(  # the Space's run log shows which package this app serves
         f"Loaded {snapshot.record.name} (registry commit {snapshot.record.registry_revision}, "
-        f"sha256 {snapshot.record.sha256})",
+        f"sha256 {snapshot.record.sha256}), pulled, verified and loaded in "
+        f"{time.perf_counter() - started:.2f} s",
         flush=True,
     )
     return LoadedClassifier(snapshot=snapshot, model=model)
