@@ -3,9 +3,13 @@ when a pipeline is configured, before anything is deployed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from zenml.exceptions import HookValidationException
 from zenml.hooks.validation import resolve_and_validate_hook
+from zenml.utils import source_utils
 
 from zenml_hf_registry.registry import pull_snapshot_at_start
 
@@ -18,6 +22,16 @@ PIN = {
     "sha256": "b" * 64,
     "registry_endpoint": "http://127.0.0.1:8077/acme/models/huggingface",
 }
+
+
+@pytest.fixture(autouse=True)
+def source_root(tmp_path: Path) -> Iterator[None]:
+    # ZenML derives the source root from __main__'s file, which xdist workers do not have.
+    source_utils.set_custom_source_root(str(tmp_path))
+    try:
+        yield
+    finally:
+        source_utils.set_custom_source_root(None)
 
 
 def test_zenml_accepts_it_as_an_init_hook_with_a_pin() -> None:

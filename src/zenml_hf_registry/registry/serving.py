@@ -153,7 +153,7 @@ def pull_snapshot_at_start(
                 f"{{{token_env}: '{{{{registry_read.token}}}}'}}."
             )
         raise RefusedToServeError(
-            f"{what}: {exc}.{hint}", repo_id=repo_id, revision=revision
+            f"{what}: {str(exc).rstrip('.')}.{hint}", repo_id=repo_id, revision=revision
         ) from exc
     except (HfRegistryError, OSError) as exc:
         raise RefusedToServeError(f"{what}: {exc}", repo_id=repo_id, revision=revision) from exc
