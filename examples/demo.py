@@ -2,14 +2,18 @@
 
 Run it with `make demo`. It starts the local Hub (with a Buildkite-style registry) and a local
 ZenML server, deploys the example pipeline to a local Docker Space with `zenml pipeline
-deploy`, invokes it, shows its logs, publishes a model snapshot to the registry, pulls it back,
-and cleans up, saying what it did at each step. State lives under `.demo/` and is removed at
+deploy`, invokes it, shows its logs, publishes a model snapshot to the registry and pulls it back.
+Then it serves a model: trains a scikit-learn classifier, publishes its snapshot with the
+companion step, deploys a pipeline that loads exactly that package at start, asks it for a
+prediction, publishes a new snapshot and redeploys to switch the model. It cleans up, saying
+what it did at each step. State lives under `.demo/` and is removed at
 the end unless `--keep` is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -36,6 +40,9 @@ STATE = ROOT / ".demo"
 ZENML = Path(sys.executable).with_name("zenml")
 HUB_TOKEN = TokenSpec(token="demo-hub-token", user="demo", orgs=("acme",))
 REGISTRY_TOKEN = TokenSpec(token="demo-registry-token", user="acme", role=TokenRole.WRITE)
+REGISTRY_READ_TOKEN = TokenSpec(token="demo-registry-read-token", user="acme", role=TokenRole.READ)
+SERVING_PIPELINE = "examples.serving_pipeline.pipeline.iris_classifier"
+FLOWER = {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}
 
 
 def step(message: str) -> None:
@@ -66,6 +73,8 @@ class ZenMLCli:
             "ZENML_ANALYTICS_OPT_IN": "false",
             "ZENML_AUTO_OPEN_DASHBOARD": "false",
             "ZENML_LOGGING_COLORS_DISABLED": "true",
+            # The training pipeline's publish step caches the snapshot here, not in your HOME.
+            "HF_HOME": str(STATE / "hf-home"),
             "COLUMNS": "120",
         }
 
@@ -100,6 +109,76 @@ def make_model(api: HfApi) -> str:
     return api.upload_folder(repo_id="acme/demo-model", folder_path=folder).oid
 
 
+def train_and_publish(zenml: ZenMLCli, hub: LocalHub, c: float, name: str) -> Path:
+    """Run the example's training pipeline (train, push, publish); the deploy config it wrote."""
+    config = STATE / f"{name}.yaml"
+    command = [
+        sys.executable,
+        "-m",
+        "examples.serving_pipeline.train",
+        *("--hub-endpoint", hub.url, "--registry", "acme/models"),
+        *("--registry-endpoint", f"{hub.url}/acme/models/huggingface"),
+        *("--c", str(c), "--config-out", str(config)),
+        # Trained here, on the local stack: a stack with a deployer builds an image per run.
+        *("--stack", "default"),
+    ]
+    detail(f"$ python -m examples.serving_pipeline.train --c {c} ...")
+    result = subprocess.run(
+        command, env=zenml.env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        log = STATE / f"{name}.log"
+        log.write_text(result.stdout + result.stderr)
+        detail((result.stdout + result.stderr)[-3000:])
+        raise SystemExit(f"demo failed at: the training pipeline (whole output: {log})")
+    detail(
+        "\n".join(
+            line
+            for line in result.stdout.splitlines()
+            if line.startswith(("package", "registry commit", "md5", "sha"))
+        )
+    )
+    return config
+
+
+def predict(zenml: ZenMLCli) -> dict[str, object]:
+    """Invoke the serving deployment with one flower; its answer."""
+    flags = [f"--{key}={value}" for key, value in FLOWER.items()]
+    output = zenml.run("deployment", "invoke", "iris", *flags)
+    answer = json.loads(output[output.index("{") :])
+    prediction: dict[str, object] = answer["outputs"]["prediction"]
+    detail(
+        f"the model answered: {prediction['species']} (p={prediction['probability']}), "
+        f"from package {prediction['package']}"
+    )
+    return prediction
+
+
+def serve_a_model(zenml: ZenMLCli, hub: LocalHub) -> None:
+    """Train, publish, deploy a pinned snapshot, predict; publish again, redeploy, predict."""
+    step("Serving a model: train a classifier on scikit-learn's iris data, publish its snapshot")
+    zenml.run("secret", "create", "registry_token", f"--token={REGISTRY_TOKEN.token}")
+    zenml.run("secret", "create", "registry_read", f"--token={REGISTRY_READ_TOKEN.token}")
+    first = train_and_publish(zenml, hub, 1.0, "serve-v1")
+
+    step("Deploying the classifier, pinned to that package: pulled and verified at start")
+    deploy = ["pipeline", "deploy", SERVING_PIPELINE, "--name", "iris", "--timeout", "240"]
+    zenml.run(*deploy, "--config", str(first), timeout=400)
+    step(f"Asking for a prediction: {FLOWER}")
+    before = predict(zenml)
+
+    step("Publishing a new snapshot (stronger regularization) and redeploying to switch to it")
+    second = train_and_publish(zenml, hub, 0.05, "serve-v2")
+    zenml.run(*deploy, "--config", str(second), "--update", timeout=400)
+    after = predict(zenml)
+    if after["package"] == before["package"]:
+        raise SystemExit("demo failed: the redeployed app still serves the first package")
+    detail(f"switched from {before['package']} to {after['package']}")
+
+    step("Cleaning up: deleting the serving deployment (and its Space)")
+    zenml.run("deployment", "delete", "iris", "-y")
+
+
 def main() -> int:
     """Run the demo; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -114,7 +193,14 @@ def main() -> int:
     settings = HubSettings(
         data_dir=STATE / "hub",
         tokens=(HUB_TOKEN,),
-        registries=(RegistrySpec(org="acme", name="models", tokens=(REGISTRY_TOKEN,)),),
+        registries=(
+            RegistrySpec(
+                org="acme",
+                name="models",
+                private=True,
+                tokens=(REGISTRY_TOKEN, REGISTRY_READ_TOKEN),
+            ),
+        ),
         space_workdir=ROOT,  # the Space imports the example pipeline from this checkout
         space_startup_timeout=180,
     )
@@ -200,8 +286,10 @@ def main() -> int:
             )
             detail(f"{len(pulled.files)} files in {folder.relative_to(ROOT)}, sha512 matches")
 
-            step("Cleaning up: deleting the deployment (and its Space)")
+            step("Cleaning up: deleting the greeting deployment (and its Space)")
             zenml.run("deployment", "delete", "hello", "-y")
+
+            serve_a_model(zenml, hub)
         finally:
             zenml.run("logout", "--local", timeout=120)
     if not args.keep:

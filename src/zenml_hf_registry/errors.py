@@ -10,6 +10,8 @@
     ├── PublishError                 a snapshot could not be published or verified
     │   ├── ChecksumMismatchError    (repo_id, field, expected, actual)
     │   └── UnverifiableSnapshotError (repo_id): the registry gives nothing to verify against
+    ├── RefusedToServeError          (repo_id, revision): a deployment's pinned snapshot could
+    │                                not be pulled or verified at start, so the app does not start
     └── UntrustedAnswerError         a server's answer is unsafe to act on (endpoint)
 
 The deployer translates these into ZenML's `DeployerError` family at its boundary. Messages
@@ -26,6 +28,7 @@ __all__ = [
     "HubUnavailableError",
     "InvalidSpaceIdError",
     "PublishError",
+    "RefusedToServeError",
     "SnapshotNotFoundError",
     "SpaceError",
     "UntrustedAnswerError",
@@ -116,6 +119,16 @@ class ChecksumMismatchError(PublishError):
 
 class UnverifiableSnapshotError(PublishError):
     """The registry's package record carries no checksums: nothing proves the files are right."""
+
+
+class RefusedToServeError(HfRegistryError):
+    """A deployment's pinned snapshot could not be pulled or verified when the app started: it
+    serves nothing rather than a model nobody verified. The cause is chained (`__cause__`)."""
+
+    def __init__(self, message: str, *, repo_id: str, revision: str) -> None:
+        super().__init__(message)
+        self.repo_id = repo_id
+        self.revision = revision
 
 
 class UntrustedAnswerError(HfRegistryError):

@@ -13,15 +13,24 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "zhr-tests/debian-python:bookworm"
 MIRROR = "http://deb.debian.org/debian"
-# What ZenML's pipeline image build installs on top (its deployment app's requirements): in the
+# What ZenML's pipeline image build installs on top (its deployment app's requirements, and the
+# serving example's `DockerSettings` requirements, pinned by the `examples` extra): in the
 # parent already, so the offline build finds them satisfied.
-EXTRA = ("Jinja2", "asgiref~=3.10.0", "secure~=1.0.1")
+EXTRA = (
+    "Jinja2",
+    "asgiref~=3.10.0",
+    "secure~=1.0.1",
+    *tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "examples"
+    ],
+)
 DOCKERFILE = """\
 FROM {base}
 COPY wheels /wheels

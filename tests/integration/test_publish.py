@@ -98,6 +98,16 @@ def setup(tmp_path: Path, hub_tokens: HubTokens, hub_settings: HubSettings) -> I
         )
 
 
+def test_publish_from_the_default_cache_under_dot_cache_sends_every_file(
+    setup: Setup, tmp_path: Path
+) -> None:
+    # The default cache is ~/.cache/huggingface/hub: a `.cache` above the snapshot folder is
+    # not huggingface_hub's `local_dir` bookkeeping and must not hide the files.
+    record = setup.publish(tmp_path / "home" / ".cache" / "huggingface" / "hub")
+    assert {f.path for f in record.files} >= {"config.json", "model.safetensors"}
+    assert record.uploaded_bytes >= 3 * MiB
+
+
 def test_publish_pins_the_commit_and_verifies_checksums(setup: Setup, tmp_path: Path) -> None:
     # A later commit on main must not change what a pinned publish sends.
     HfApi(endpoint=setup.source.url, token=setup.source_target.token).upload_file(

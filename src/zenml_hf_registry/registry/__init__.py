@@ -14,14 +14,22 @@ from zenml_hf_registry.registry.publish import (
     pull_snapshot,
     snapshot_checksums,
 )
+from zenml_hf_registry.registry.serving import (
+    DEFAULT_TOKEN_ENV,
+    ServedSnapshot,
+    pull_snapshot_at_start,
+)
 
 __all__ = [
+    "DEFAULT_TOKEN_ENV",
     "HubTarget",
     "PackageEntry",
     "PackageRecord",
     "RegistryTarget",
+    "ServedSnapshot",
     "list_packages",
     "publish_snapshot",
     "pull_snapshot",
+    "pull_snapshot_at_start",
     "snapshot_checksums",
 ]

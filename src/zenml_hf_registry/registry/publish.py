@@ -95,6 +95,12 @@ def _commit_id(value: object, *, endpoint: str, what: str) -> str:
     return value
 
 
+def _download_metadata(path: Path, folder: Path) -> bool:
+    """Whether `path` is huggingface_hub's bookkeeping (`.cache/` inside a `local_dir`), judged
+    below `folder` only: the default cache itself lives under `~/.cache`."""
+    return ".cache" in path.relative_to(folder).parts
+
+
 def snapshot_checksums(
     folder: Path, cancel: threading.Event | None = None, only: Iterable[str] | None = None
 ) -> PackageChecksums:
@@ -103,7 +109,7 @@ def snapshot_checksums(
     if only is not None:
         files = [folder / name for name in only]
     else:
-        files = [p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts]
+        files = [p for p in folder.rglob("*") if p.is_file() and not _download_metadata(p, folder)]
     members = [
         PackageFile(path.relative_to(folder).as_posix(), path.stat().st_size, _opener(path))
         for path in files
@@ -335,7 +341,7 @@ def publish_snapshot(
     local = {
         p.relative_to(folder).as_posix(): p
         for p in folder.rglob("*")
-        if p.is_file() and ".cache" not in p.parts
+        if p.is_file() and not _download_metadata(p, folder)
     }
     # The package checksums need one pass over every byte; hashlib releases the GIL, so that
     # pass runs beside the upload instead of after it.
