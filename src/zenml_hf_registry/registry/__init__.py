@@ -6,9 +6,12 @@ from zenml_hf_registry.registry.models import (
     HubTarget,
     PackageEntry,
     PackageRecord,
+    PackageVersion,
     RegistryTarget,
 )
 from zenml_hf_registry.registry.publish import (
+    describe_package,
+    list_package_versions,
     list_packages,
     publish_snapshot,
     pull_snapshot,
@@ -19,7 +22,10 @@ __all__ = [
     "HubTarget",
     "PackageEntry",
     "PackageRecord",
+    "PackageVersion",
     "RegistryTarget",
+    "describe_package",
+    "list_package_versions",
     "list_packages",
     "publish_snapshot",
     "pull_snapshot",
