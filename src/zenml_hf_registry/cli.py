@@ -228,8 +228,9 @@ def hub_serve(
 def invoke(deployment: str, params: tuple[str, ...], json_params: str | None, timeout: int) -> None:
     """Invoke a Space deployment, through the Hub's gate for private Spaces.
 
-    `zenml deployment invoke` sends ZenML's auth key, which a private Space's gate does not
-    accept; this command sends the deployer's Hugging Face token instead.
+    A private Space's gate wants a Hugging Face token, not ZenML's auth key: this command
+    sends the deployer's token (as `zenml deployment invoke` does once this package is
+    installed).
     """
     from zenml_hf_registry.deployer.invoke import invoke_space_deployment
 
