@@ -258,6 +258,52 @@ def invoke(deployment: str, params: tuple[str, ...], json_params: str | None, ti
     click.echo(json.dumps(result, indent=2) if not isinstance(result, str) else result)
 
 
+@cli.group("deployer")
+def deployer_group() -> None:
+    """The Hugging Face deployer components of ZenML."""
+
+
+@deployer_group.command("check")
+@click.argument("name", required=False)
+def deployer_check(name: str | None) -> None:
+    """Check now what every deploy checks first: the token's secret, that the Hub answers and
+    accepts the token, and that it may create Spaces in the organization.
+
+    NAME is a deployer component (default: the active stack's). ZenML runs these checks at
+    `zenml pipeline deploy`, before it builds anything; at `zenml deployer register` it runs
+    no component code that could, so run this after registering.
+    """
+    from zenml.client import Client
+    from zenml.deployers.exceptions import DeployerError
+    from zenml.enums import StackComponentType
+    from zenml.stack import StackComponent
+
+    from zenml_hf_registry.deployer.deployer import HuggingFaceDeployer
+    from zenml_hf_registry.errors import ConfigurationError
+
+    client = Client()
+    if name is None:
+        models = client.active_stack_model.components.get(StackComponentType.DEPLOYER) or []
+        if not models:
+            raise click.UsageError("the active stack has no deployer: name one")
+        model = models[0]
+    else:
+        try:
+            model = client.get_stack_component(StackComponentType.DEPLOYER, name)
+        except KeyError as exc:
+            raise click.BadParameter(f"no deployer {name!r}", param_hint="NAME") from exc
+    component = StackComponent.from_model(model)
+    if not isinstance(component, HuggingFaceDeployer):
+        raise click.UsageError(f"{model.name} is a {model.flavor_name} deployer, not Hugging Face")
+    try:
+        namespace = component.check_hub_access()
+    except DeployerError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    click.echo(
+        f"{model.name}: the token may create Spaces in {namespace} at {component.config.endpoint}"
+    )
+
+
 def _registry_target(
     registry: str, token: str | None, endpoint: str | None, api_url: str | None
 ) -> RegistryTarget:
