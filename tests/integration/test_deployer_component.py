@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 from typing import Any
 
 import pytest
@@ -121,7 +122,11 @@ def _closed_port() -> int:
 
 
 def test_the_hub_checks_run_at_stack_use_and_on_request(
-    clean_zenml: Any, hub: LocalHub, hub_tokens: HubTokens, caplog: pytest.LogCaptureFixture
+    clean_zenml: Any,
+    hub: LocalHub,
+    hub_tokens: HubTokens,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`zenml-hf-registry deployer check` and the stack validation ZenML runs before a build:
     secret, Hub, token and organization, with the documented exit codes."""
@@ -173,6 +178,11 @@ def test_the_hub_checks_run_at_stack_use_and_on_request(
     clean_zenml.activate_stack("outsider-stack")
     with pytest.raises(Exception, match="not a member of 'acme'"):
         clean_zenml.active_stack.validate()
+    # Processes ZenML starts through its entrypoint (a Space's app validates the stack when
+    # it starts) check nothing: the checks are for the client about to deploy.
+    with monkeypatch.context() as inside:
+        inside.setattr(sys, "argv", ["entrypoint.py", "--entrypoint_config_source", "x"])
+        clean_zenml.active_stack.validate()
     # ...and only warns when the Hub does not answer (the deploy checks again).
     clean_zenml.create_stack(
         name="down-stack",
@@ -193,4 +203,4 @@ def test_the_hub_checks_run_at_stack_use_and_on_request(
     clean_zenml.active_stack.validate()
     clean_zenml.active_stack.validate()
     whoami = hub_stats(hub)["requests"].get("GET /api/whoami-v2", 0) - whoami_before
-    assert whoami == 3  # alice once (the check, then two validations), carol twice
+    assert whoami == 3  # alice once (the check, then two validations), carol twice (refused)

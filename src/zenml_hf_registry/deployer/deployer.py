@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import sys
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -27,6 +27,7 @@ from zenml.deployers.exceptions import (
     DeploymentProvisionError,
 )
 from zenml.deployers.server.entrypoint_configuration import DEPLOYMENT_ID_OPTION
+from zenml.entrypoints.base_entrypoint_configuration import ENTRYPOINT_CONFIG_SOURCE_OPTION
 from zenml.enums import DeploymentStatus
 from zenml.logger import get_logger
 from zenml.models import DeploymentOperationalState, DeploymentResponse, DeploymentUpdate
@@ -41,7 +42,7 @@ from zenml_hf_registry.deployer.entrypoint import (
     SpaceEntrypointConfiguration,
 )
 from zenml_hf_registry.deployer.fingerprint import snapshot_fingerprint
-from zenml_hf_registry.deployer.launch import DEPLOYMENT_SECRET, IN_SPACE_ENV
+from zenml_hf_registry.deployer.launch import DEPLOYMENT_SECRET
 from zenml_hf_registry.deployer.logs import check_tail, failure_cause, last_lines, plain_line
 from zenml_hf_registry.deployer.naming import space_id_for
 from zenml_hf_registry.deployer.space import (
@@ -288,10 +289,11 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         """What `check_hub_access` finds, for the stack validator: a message, or None.
 
         An unreachable Hub only warns (an outage may pass before the deploy, which checks again
-        before it changes anything). Inside a Space, where ZenML validates the stack when the
-        app starts, nothing is checked.
+        before it changes anything). Processes ZenML starts through its entrypoint (a Space's
+        app, whatever deployer made it, or a step in an orchestrator's container) validate the
+        stack too; the checks are for the client about to deploy, so nothing is checked there.
         """
-        if os.environ.get(IN_SPACE_ENV):
+        if f"--{ENTRYPOINT_CONFIG_SOURCE_OPTION}" in sys.argv:
             return None
         try:
             self.check_hub_access()

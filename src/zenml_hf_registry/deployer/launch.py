@@ -15,12 +15,9 @@ import json
 import os
 import sys
 
-__all__ = ["DEPLOYMENT_SECRET", "IN_SPACE_ENV", "main"]
+__all__ = ["DEPLOYMENT_SECRET", "main"]
 
 DEPLOYMENT_SECRET = "ZENML_HF_DEPLOYMENT"  # noqa: S105 - the name of a secret, not one
-# Set for the app: ZenML validates the stack when it starts, where the deployer's Hub checks
-# (for clients about to deploy) have nothing to protect.
-IN_SPACE_ENV = "ZENML_HF_REGISTRY_IN_SPACE"
 
 
 def main() -> None:
@@ -39,7 +36,6 @@ def main() -> None:
         sys.exit(f"The Space secret {DEPLOYMENT_SECRET} is not what the deployer writes.")
     env = {k: v for k, v in os.environ.items() if k != DEPLOYMENT_SECRET}
     env.update(environment)
-    env[IN_SPACE_ENV] = "1"
     command = [sys.executable, "-m", "zenml.entrypoints.entrypoint", *arguments]
     sys.stdout.flush()
     os.execve(sys.executable, command, env)  # noqa: S606 - replaces this process, no shell
