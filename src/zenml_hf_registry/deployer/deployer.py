@@ -494,7 +494,9 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         """
         settings = cast(HuggingFaceDeployerSettings, self.get_settings(snapshot))
         with self._translate(DeploymentProvisionError):
-            self._namespace(self._operator())
+            # Passed already in this process when ZenML validated the stack (no request then);
+            # `do_provision_deployment` asks the Hub again before it changes anything.
+            self.check_hub_access()
             resolve_secret_references(settings.space_secrets, "space_secrets")
             resolve_secret_references(
                 {k: v for k, v in settings.environment.items() if is_reference(v)}, "environment"
