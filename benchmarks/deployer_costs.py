@@ -148,8 +148,10 @@ def run_deployer(hub: LocalHub, cli: Cli, label: str, flavor: str, work: Path) -
         "register",
         f"d-{label}",
         f"--flavor={flavor}",
-        # This plugin takes the token from a ZenML secret only; ZenML's own takes it plain.
-        "--token={{bench_hf.token}}" if plugin else f"--token={TOKEN}",
+        # From a ZenML secret for both: the built-in deployer's Space loads its component with
+        # this package installed and the override on (Spaces get a clean environment), where a
+        # plain token is refused and the app would not start.
+        "--token={{bench_hf.token}}",
         "--organization=acme",
         *([f"--endpoint={hub.url}"] if label == "plugin" else []),
     )

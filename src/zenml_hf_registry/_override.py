@@ -10,27 +10,58 @@ stored before this package was installed resolve to our class too, because ZenML
 flavors by that module path.
 
 Set `ZENML_HF_REGISTRY_OVERRIDE_BUILTIN=false` to keep ZenML's own flavor.
+
+The same hook lets `zenml deployment invoke` reach private Spaces: ZenML's `invoke_deployment`
+sends only the deployment's auth key, and a private Space's gate wants a Hugging Face token
+(without one the Hub answers 404, as if the Space did not exist). ZenML offers deployers no
+way to add a header, so `zenml.deployers.utils.invoke_deployment` is wrapped: a private Space
+of this deployer is invoked with the deployer's token (read from its ZenML secret at call
+time, never stored), every other deployment goes to ZenML's function unchanged. This part
+does not depend on the flavor override.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
 
-__all__ = ["BUILTIN_FLAVOR_MODULE", "OVERRIDE_ENV", "install", "override_enabled"]
+__all__ = [
+    "BUILTIN_FLAVOR_MODULE",
+    "INVOKE_MODULE",
+    "OVERRIDE_ENV",
+    "install",
+    "override_enabled",
+]
 
 BUILTIN_FLAVOR_MODULE = "zenml.integrations.huggingface.flavors.huggingface_deployer_flavor"
+INVOKE_MODULE = "zenml.deployers.utils"
 OVERRIDE_ENV = "ZENML_HF_REGISTRY_OVERRIDE_BUILTIN"
 
 
 def override_enabled() -> bool:
     """Whether the override is on (the default) according to the environment."""
     return os.environ.get(OVERRIDE_ENV, "true").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _patch_invoke(module: ModuleType) -> None:
+    zenml_invoke: Callable[..., Any] = module.invoke_deployment
+    if getattr(zenml_invoke, "__wrapped__", None) is not None:  # wrapped already
+        return
+
+    @functools.wraps(zenml_invoke)
+    def invoke_deployment(*args: Any, **kwargs: Any) -> Any:
+        from zenml_hf_registry.deployer.invoke import invoke_zenml_deployment
+
+        return invoke_zenml_deployment(zenml_invoke, *args, **kwargs)
+
+    module.invoke_deployment = invoke_deployment  # type: ignore[attr-defined]
 
 
 def _patch(module: ModuleType) -> None:
@@ -50,11 +81,11 @@ class _PatchingLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self._wrapped.exec_module(module)
-        _patch(module)
+        _PATCHES[module.__name__](module)
 
 
 class _Finder(importlib.abc.MetaPathFinder):
-    """Wraps the loader of ZenML's built-in flavor module, leaving every other import alone."""
+    """Wraps the loaders of the modules in `_PATCHES`, leaving every other import alone."""
 
     def find_spec(
         self,
@@ -62,7 +93,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != BUILTIN_FLAVOR_MODULE:
+        if fullname not in _PATCHES:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -74,13 +105,17 @@ class _Finder(importlib.abc.MetaPathFinder):
         return None
 
 
+_PATCHES: dict[str, Callable[[ModuleType], None]] = {}
+
+
 def install() -> None:
     """The `zenml.init_hooks` entry point. Runs while `zenml` itself is still importing, so it
     only registers an import hook; nothing of ZenML is imported here."""
-    if not override_enabled():
-        return
-    if BUILTIN_FLAVOR_MODULE in sys.modules:  # imported before us: patch in place
-        _patch(sys.modules[BUILTIN_FLAVOR_MODULE])
-        return
+    _PATCHES[INVOKE_MODULE] = _patch_invoke
+    if override_enabled():
+        _PATCHES[BUILTIN_FLAVOR_MODULE] = _patch
+    for name, patch in _PATCHES.items():
+        if name in sys.modules:  # imported before us: patch in place
+            patch(sys.modules[name])
     if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _Finder())

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import errno
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from zenml_hf_registry._version import __version__
 
 if TYPE_CHECKING:
     from zenml_hf_registry.registry import PackageRecord, RegistryTarget
-
-T = TypeVar("T")
-
 
 # Exit codes, documented in the README.
 EXIT_FAILURE = 1  # the operation failed (a publish or pull that could not be verified, ...)
@@ -127,6 +126,14 @@ def hub() -> None:
     help="Accept this token (repeatable). ROLE is read or write (default write).",
 )
 @click.option(
+    "--token-file",
+    "token_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Accept the tokens in this file, one TOKEN[:USER[:ROLE[:ORG,...]]] a line (repeatable; "
+    "'#' starts a comment). Keeps tokens out of `ps`.",
+)
+@click.option(
     "--registry",
     "registries",
     multiple=True,
@@ -157,6 +164,7 @@ def hub_serve(
     port: int,
     data_dir: str,
     tokens: tuple[str, ...],
+    token_files: tuple[Path, ...],
     registries: tuple[str, ...],
     registry_tokens: tuple[str, ...],
     space_runtime: str,
@@ -194,7 +202,10 @@ def hub_serve(
         )
     settings = HubSettings(
         data_dir=Path(data_dir),
-        tokens=tuple(TokenSpec.parse(spec) for spec in tokens),
+        tokens=tuple(
+            TokenSpec.parse(spec)
+            for spec in (*tokens, *(line for f in token_files for line in _token_lines(f)))
+        ),
         registries=tuple(specs),
         space_runtime=space_runtime,
         space_workdir=space_workdir,
@@ -217,8 +228,9 @@ def hub_serve(
 def invoke(deployment: str, params: tuple[str, ...], json_params: str | None, timeout: int) -> None:
     """Invoke a Space deployment, through the Hub's gate for private Spaces.
 
-    `zenml deployment invoke` sends ZenML's auth key, which a private Space's gate does not
-    accept; this command sends the deployer's Hugging Face token instead.
+    A private Space's gate wants a Hugging Face token, not ZenML's auth key: this command
+    sends the deployer's token (as `zenml deployment invoke` does once this package is
+    installed).
     """
     from zenml_hf_registry.deployer.invoke import invoke_space_deployment
 
@@ -244,6 +256,52 @@ def invoke(deployment: str, params: tuple[str, ...], json_params: str | None, ti
     except Exception as exc:  # ZenML's deployer errors: shown as a message, not a traceback
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(result, indent=2) if not isinstance(result, str) else result)
+
+
+@cli.group("deployer")
+def deployer_group() -> None:
+    """The Hugging Face deployer components of ZenML."""
+
+
+@deployer_group.command("check")
+@click.argument("name", required=False)
+def deployer_check(name: str | None) -> None:
+    """Check now what every deploy checks first: the token's secret, that the Hub answers and
+    accepts the token, and that it may create Spaces in the organization.
+
+    NAME is a deployer component (default: the active stack's). ZenML runs these checks at
+    `zenml pipeline deploy`, before it builds anything; at `zenml deployer register` it runs
+    no component code that could, so run this after registering.
+    """
+    from zenml.client import Client
+    from zenml.deployers.exceptions import DeployerError
+    from zenml.enums import StackComponentType
+    from zenml.stack import StackComponent
+
+    from zenml_hf_registry.deployer.deployer import HuggingFaceDeployer
+    from zenml_hf_registry.errors import ConfigurationError
+
+    client = Client()
+    if name is None:
+        models = client.active_stack_model.components.get(StackComponentType.DEPLOYER) or []
+        if not models:
+            raise click.UsageError("the active stack has no deployer: name one")
+        model = models[0]
+    else:
+        try:
+            model = client.get_stack_component(StackComponentType.DEPLOYER, name)
+        except KeyError as exc:
+            raise click.BadParameter(f"no deployer {name!r}", param_hint="NAME") from exc
+    component = StackComponent.from_model(model)
+    if not isinstance(component, HuggingFaceDeployer):
+        raise click.UsageError(f"{model.name} is a {model.flavor_name} deployer, not Hugging Face")
+    try:
+        namespace = component.check_hub_access()
+    except DeployerError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    click.echo(
+        f"{model.name}: the token may create Spaces in {namespace} at {component.config.endpoint}"
+    )
 
 
 def _registry_target(
@@ -274,9 +332,40 @@ _registry_options = [
     click.option(
         "--registry-token",
         envvar="ZENML_HF_REGISTRY_TOKEN",
-        help="Registry token [env: ZENML_HF_REGISTRY_TOKEN]. Never sent to the source Hub.",
+        help="Registry token [env: ZENML_HF_REGISTRY_TOKEN]. Never sent to the source Hub. "
+        "Prefer the environment or --registry-token-file: a command line shows in `ps`.",
+    ),
+    click.option(
+        "--registry-token-file",
+        type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+        help="Read the registry token from this file ('-': standard input).",
     ),
 ]
+
+
+def _token_lines(path: Path) -> list[str]:
+    """The non-empty, non-comment lines of a token file ('-': standard input)."""
+    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _token(token: str | None, token_file: Path | None, option: str) -> str | None:
+    """The token from its option, its environment variable or its file; never two sources
+    on the command line at once, and the file beats the environment."""
+    if token_file is None:
+        return token
+    ctx = click.get_current_context()
+    if token is not None and ctx.get_parameter_source(option) == ParameterSource.COMMANDLINE:
+        raise click.UsageError(
+            f"give --{option.replace('_', '-')} or --{option.replace('_', '-')}-file, not both"
+        )
+    lines = _token_lines(token_file)
+    if len(lines) != 1 or len(lines[0].split()) != 1:
+        raise click.BadParameter(
+            "the file must hold the token alone, on one line",
+            param_hint=f"--{option.replace('_', '-')}-file",
+        )
+    return lines[0]
 
 
 def _with_registry_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -285,41 +374,82 @@ def _with_registry_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _summary(record: PackageRecord, title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+_FORMATS = ("table", "json", "yaml")
 
-    table = Table(title=title, show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for label, value in (
+
+def _output_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`-o/--format table|json|yaml`, and `--json` as the short form of `-o json`."""
+    command = click.option("--json", "as_json", is_flag=True, help="Same as -o json.")(command)
+    return click.option(
+        "-o",
+        "--format",
+        "output",
+        type=click.Choice(_FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format. Nothing is ever cut to the terminal's width.",
+    )(command)
+
+
+def _emit(output: str, as_json: bool, data: Any, table: Callable[[], str]) -> None:
+    """Print `data` as JSON or YAML, or the plain-text `table()`."""
+    if as_json or output == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif output == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(data, sort_keys=False, width=float("inf")), nl=False)
+    else:
+        click.echo(table())
+
+
+def _columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Rows aligned in columns (like `docker ps --no-trunc`): values are never shortened."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    )
+
+
+def _record_table(record: PackageRecord, title: str) -> str:
+    """A package record as `field  value` lines, checksums in full, then its files."""
+    fields = (
         ("package", record.name),
+        ("source commit", record.revision),
         ("registry", f"{record.registry} ({record.visibility or 'unknown visibility'})"),
         ("registry revision", record.registry_revision),
+        ("package id", record.package_id or "-"),
         ("file", record.file_name),
         ("size", f"{record.size} bytes ({len(record.files)} files)"),
         ("md5", record.md5),
         ("sha1", record.sha1),
         ("sha256", record.sha256),
         ("sha512", record.sha512),
+        ("pushed", record.pushed_at.isoformat() if record.pushed_at else "-"),
         ("uploaded", f"{record.uploaded_bytes} bytes"),
         ("install", record.install_command),
-    ):
-        table.add_row(label, value)
-    Console().print(table)
+    )
+    files = _columns(
+        ("FILE", "SIZE", "SHA256 / GIT OID"),
+        [(f.path, str(f.size), f.sha256 or f.git_oid or "-") for f in record.files],
+    )
+    width = max(len(label) for label, _ in fields)
+    lines = [f"{label.ljust(width)}  {value}" for label, value in fields]
+    return "\n".join([title, *lines, "", files])
 
 
-def _run_with_status(message: str, work: Callable[[Callable[[str], None]], T]) -> T:
-    from rich.console import Console
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
-    console = Console(stderr=True)
-    with console.status(message) as status:
 
-        def progress(line: str) -> None:
-            console.log(line)
-            status.update(line)
+def _progress_bars_for_terminals_only() -> None:
+    """huggingface_hub's byte bars where stderr is a terminal; elsewhere none (a log or a pipe
+    gets the one-line messages only). HF_HUB_DISABLE_PROGRESS_BARS=1 turns them off anywhere."""
+    if not sys.stderr.isatty():
+        from huggingface_hub.utils.tqdm import disable_progress_bars
 
-        return work(progress)
+        disable_progress_bars()
 
 
 @cli.command("publish")
@@ -335,11 +465,16 @@ def _run_with_status(message: str, work: Callable[[Callable[[str], None]], T]) -
 )
 @click.option("--source-token", envvar="HF_TOKEN", help="Token for the source Hub [env: HF_TOKEN].")
 @click.option(
+    "--source-token-file",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help="Read the source token from this file ('-': standard input).",
+)
+@click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Hub cache to download into [default: the standard cache].",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@_output_options
 def publish(
     repo_id: str,
     revision: str,
@@ -347,40 +482,51 @@ def publish(
     registry_endpoint: str | None,
     registry_api: str | None,
     registry_token: str | None,
+    registry_token_file: Path | None,
     source_endpoint: str,
     source_token: str | None,
+    source_token_file: Path | None,
     cache_dir: Path | None,
+    output: str,
     as_json: bool,
 ) -> None:
-    """Publish NS/REPO at one commit to a registry, and print the package record."""
+    """Publish NS/REPO at one commit to a registry, and print the package record.
+
+    A byte bar shows the download from the source and the upload to the registry when
+    stderr is a terminal.
+    """
     from zenml_hf_registry.registry import HubTarget, publish_snapshot
 
+    registry_token = _token(registry_token, registry_token_file, "registry_token")
+    source_token = _token(source_token, source_token_file, "source_token")
     target = _registry_target(registry, registry_token, registry_endpoint, registry_api)
     try:
         source = HubTarget(endpoint=source_endpoint, token=source_token)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--source-endpoint") from exc
-    record = _run_with_status(
-        f"publishing {repo_id}@{revision}",
-        lambda progress: publish_snapshot(
-            repo_id,
-            revision=revision,
-            source=source,
-            registry=target,
-            cache_dir=cache_dir,
-            progress=progress,
-        ),
+    _progress_bars_for_terminals_only()
+    _say(f"publishing {repo_id}@{revision}")
+    record = publish_snapshot(
+        repo_id,
+        revision=revision,
+        source=source,
+        registry=target,
+        cache_dir=cache_dir,
+        progress=_say,
     )
-    if as_json:
-        click.echo(record.model_dump_json(indent=2))
-    else:
-        _summary(record, "Published")
+    _emit(
+        output, as_json, record.model_dump(mode="json"), lambda: _record_table(record, "Published")
+    )
 
 
 @cli.command("pull")
 @click.argument("repo_id", metavar="NS/REPO")
 @_with_registry_options
-@click.option("--revision", help="Registry revision (package version) [default: latest].")
+@click.option(
+    "--revision",
+    help="Registry revision (package version), or the source commit a package holds "
+    "(full, or its first 7+ hex digits) [default: latest].",
+)
 @click.option(
     "--local-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -392,39 +538,46 @@ def publish(
     is_flag=True,
     help="Download a package the registry gives no checksums for (refused by default).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@_output_options
 def pull(
     repo_id: str,
     registry: str,
     registry_endpoint: str | None,
     registry_api: str | None,
     registry_token: str | None,
+    registry_token_file: Path | None,
     revision: str | None,
     local_dir: Path | None,
     cache_dir: Path | None,
     allow_unverified: bool,
+    output: str,
     as_json: bool,
 ) -> None:
-    """Download a published snapshot and verify it: each file, then the package checksums."""
+    """Download a published snapshot and verify it: each file, then the package checksums.
+
+    A byte bar shows the download when stderr is a terminal.
+    """
     from zenml_hf_registry.registry import pull_snapshot
 
+    registry_token = _token(registry_token, registry_token_file, "registry_token")
     target = _registry_target(registry, registry_token, registry_endpoint, registry_api)
-    record, folder = _run_with_status(
-        f"pulling {repo_id}",
-        lambda progress: pull_snapshot(
-            repo_id,
-            registry=target,
-            revision=revision,
-            local_dir=local_dir,
-            cache_dir=cache_dir,
-            progress=progress,
-            allow_unverified=allow_unverified,
-        ),
+    _progress_bars_for_terminals_only()
+    _say(f"pulling {repo_id}")
+    record, folder = pull_snapshot(
+        repo_id,
+        registry=target,
+        revision=revision,
+        local_dir=local_dir,
+        cache_dir=cache_dir,
+        progress=_say,
+        allow_unverified=allow_unverified,
     )
-    if as_json:
-        click.echo(json.dumps({"path": str(folder), "record": record.model_dump(mode="json")}))
-    else:
-        _summary(record, f"Pulled into {folder}")
+    _emit(
+        output,
+        as_json,
+        {"path": str(folder), "record": record.model_dump(mode="json")},
+        lambda: _record_table(record, f"Pulled into {folder}"),
+    )
 
 
 @cli.group()
@@ -435,32 +588,65 @@ def packages() -> None:
 @packages.command("list")
 @_with_registry_options
 @click.option("--name", metavar="NS/REPO", help="Only this package.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_output_options
 def packages_list(
     registry: str,
     registry_endpoint: str | None,
     registry_api: str | None,
     registry_token: str | None,
+    registry_token_file: Path | None,
     name: str | None,
+    output: str,
     as_json: bool,
 ) -> None:
-    """List packages, newest first."""
-    from rich.console import Console
-    from rich.table import Table
+    """List packages, newest first, each with the source commit it holds.
 
-    from zenml_hf_registry.registry import list_packages
+    `pull --revision` takes either commit.
+    """
+    from zenml_hf_registry.registry import list_package_versions
 
+    registry_token = _token(registry_token, registry_token_file, "registry_token")
     target = _registry_target(registry, registry_token, registry_endpoint, registry_api)
-    items = list_packages(target, name=name)
-    if as_json:
-        click.echo(json.dumps(items, indent=2))
-        return
-    table = Table(title=f"Packages of {target.slug}")
-    for column in ("name", "version", "created_at", "id"):
-        table.add_column(column)
-    for item in items:
-        table.add_row(*(str(item.get(c, "")) for c in ("name", "version", "created_at", "id")))
-    Console().print(table)
+    items = list_package_versions(target, name=name)
+    _emit(
+        output,
+        as_json,
+        [item.model_dump(mode="json") for item in items],
+        lambda: _columns(
+            ("NAME", "SOURCE COMMIT", "VERSION", "CREATED", "ID"),
+            [(i.name, i.source_commit or "-", i.version, i.created_at or "-", i.id) for i in items],
+        ),
+    )
+
+
+@packages.command("describe")
+@click.argument("repo_id", metavar="NS/REPO")
+@_with_registry_options
+@click.option(
+    "--revision",
+    help="Registry revision, or the source commit a package holds [default: latest].",
+)
+@_output_options
+def packages_describe(
+    repo_id: str,
+    registry: str,
+    registry_endpoint: str | None,
+    registry_api: str | None,
+    registry_token: str | None,
+    registry_token_file: Path | None,
+    revision: str | None,
+    output: str,
+    as_json: bool,
+) -> None:
+    """Show one package: source commit, size, full checksums and files (nothing downloaded)."""
+    from zenml_hf_registry.registry import describe_package
+
+    registry_token = _token(registry_token, registry_token_file, "registry_token")
+    target = _registry_target(registry, registry_token, registry_endpoint, registry_api)
+    record = describe_package(repo_id, registry=target, revision=revision)
+    _emit(
+        output, as_json, record.model_dump(mode="json"), lambda: _record_table(record, record.name)
+    )
 
 
 def main() -> None:

@@ -227,10 +227,29 @@ def test_private_space_is_invoked_through_the_hubs_gate(
     assert HF_TOKEN not in seen
     assert "RUNNING" in zenml("deployment", "describe", "hello-private")
 
-    # ZenML's own invoke cannot pass the gate of a private Space...
-    refused = zenml("deployment", "invoke", "hello-private", "--name=Eve", check=False)
-    assert "Hello, Eve!" not in refused
-    # ...this package's invoke sends the deployer's HF token, and never prints it.
+    # The gate refuses ZenML's auth key (the Hub answers 404, as for a missing Space)...
+    space_id = ZenML.space_id(zenml("deployment", "describe", "hello-private", "--show-metadata"))
+    app_url = HfApi(endpoint=hub.url, token=HF_TOKEN).space_info(space_id).host
+    assert app_url
+    with pytest.raises(urllib.error.HTTPError) as gate:
+        urllib.request.urlopen(
+            urllib.request.Request(
+                app_url.rstrip("/") + "/invoke",
+                data=b'{"parameters": {"name": "Eve"}}',
+                headers={"Authorization": "Bearer not-an-hf-token"},
+            ),
+            timeout=30,
+        )
+    assert gate.value.code == 404
+    # ...yet ZenML's own invoke passes it: this package sends the deployer's HF token for
+    # private Spaces (read from its ZenML secret at call time), and never prints it.
+    invoked = zenml("deployment", "invoke", "hello-private", "--name=Eve")
+    assert "Hello, Eve!" in invoked
+    assert HF_TOKEN not in invoked
+    submitted = zenml("deployment", "invoke", "hello-private", "--name=Eve", "--no-wait")
+    assert HF_TOKEN not in submitted
+    assert "Invoked deployment 'hello-private'" in submitted
+    # `zenml-hf-registry invoke` does the same.
     cli = Path(sys.executable).with_name("zenml-hf-registry")
     result = subprocess.run(
         [str(cli), "invoke", "hello-private", "-p", "name=Eve"],

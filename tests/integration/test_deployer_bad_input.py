@@ -41,16 +41,20 @@ class Case:
     secret: dict[str, str] | None = None  # a ZenML secret `hf_token` with these values
     image: str | None = None  # parent image instead of the example's
     at_registration: bool = False  # refused when the component is registered
+    # refused by the deployer's stack validation, which ZenML runs before it compiles a
+    # snapshot or builds an image
+    before_build: bool = False
 
 
 CASES = [
-    Case("wrong token", ("token", "refused"), token="wrong"),
-    Case("no token source", ("needs a token", "--secret_name"), token="none"),
+    Case("wrong token", ("token", "refused"), token="wrong", before_build=True),
+    Case("no token source", ("needs a token", "--secret_name"), token="none", before_build=True),
     Case(
         "missing ZenML secret",
         ("hf_token", "does not exist"),
         config={"secret_name": "hf_token"},
         token="none",
+        before_build=True,
     ),
     Case(
         "ZenML secret without token",
@@ -58,13 +62,34 @@ CASES = [
         config={"secret_name": "hf_token"},
         token="none",
         secret={"value": "x"},
+        before_build=True,
     ),
-    Case("read-only token", ("read-only", "write access"), token="reader"),
-    Case("organization not writable", ("not a member of 'acme'", "carol"), token="outsider"),
+    Case(
+        "token reference to a missing secret",
+        ("hf_token", "does not exist"),
+        config={"token": "{{hf_token.token}}"},
+        token="none",
+        before_build=True,
+    ),
+    Case("read-only token", ("read-only", "write access"), token="reader", before_build=True),
+    Case(
+        "organization not writable",
+        ("not a member of 'acme'", "carol"),
+        token="outsider",
+        before_build=True,
+    ),
     Case(
         "unknown organization",
         ("not a member of 'bad org!'", "one of: acme, alice"),
         config={"organization": "bad org!"},
+        before_build=True,
+    ),
+    # A Hub that does not answer only warns at validation (an outage may pass); the deploy's
+    # own check stops it, still before ZenML records a deployment.
+    Case(
+        "Hub not answering",
+        ("cannot reach the Hub", "127.0.0.1"),
+        config={"endpoint": f"http://127.0.0.1:{closed_port()}"},
     ),
     Case(
         "Space prefix",
@@ -203,6 +228,10 @@ def test_bad_input_is_refused_before_anything_is_created(
         assert token not in message
     assert hub_writes(hub) == {}
     assert list(HfApi(endpoint=hub.url, token=hub_tokens.writer.token).list_spaces()) == []
-    if case.token in ("wrong", "reader", "outsider"):
+    if case.token in ("wrong", "reader", "outsider") or case.before_build:
         # Checked before ZenML records the deployment: nothing to clean up by hand.
         assert [d.name for d in clean_zenml.list_deployments()] == []
+    if case.before_build:
+        # ...and before it compiled a snapshot or built anything.
+        assert clean_zenml.list_snapshots().total == 0
+        assert clean_zenml.list_builds().total == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -63,3 +64,23 @@ def test_wheel_holds_the_package_and_no_tests(tmp_path: Path) -> None:
     assert "zenml_hf_registry/__init__.py" in names
     assert "zenml_hf_registry/py.typed" in names
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "examples/"))]
+
+
+@pytest.mark.parametrize("override", ["true", "false"])
+def test_zenml_invoke_is_wrapped_with_or_without_the_flavor_override(override: str) -> None:
+    # `zenml deployment invoke` reaches private Spaces through this wrapper (tests/e2e test
+    # it end to end); it must be in place in a fresh process whatever the flavor setting.
+    code = (
+        "import zenml.deployers.utils as u\n"
+        "f = u.invoke_deployment\n"
+        "print(f.__code__.co_filename.rsplit('/', 2)[-2:], f.__wrapped__.__code__.co_filename)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "ZENML_HF_REGISTRY_OVERRIDE_BUILTIN": override},
+    )
+    assert result.stdout.startswith("['zenml_hf_registry', '_override.py']")
+    assert result.stdout.strip().endswith("zenml/deployers/utils.py")

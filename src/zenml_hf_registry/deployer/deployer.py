@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -27,6 +28,7 @@ from zenml.deployers.exceptions import (
     DeploymentProvisionError,
 )
 from zenml.deployers.server.entrypoint_configuration import DEPLOYMENT_ID_OPTION
+from zenml.entrypoints.base_entrypoint_configuration import ENTRYPOINT_CONFIG_SOURCE_OPTION
 from zenml.enums import DeploymentStatus
 from zenml.logger import get_logger
 from zenml.models import DeploymentOperationalState, DeploymentResponse, DeploymentUpdate
@@ -53,7 +55,7 @@ from zenml_hf_registry.deployer.space import (
 )
 from zenml_hf_registry.deployer.space_build import read_build_context, zenml_build_context
 from zenml_hf_registry.deployer.status import FAILED, STOPPED, deployment_status
-from zenml_hf_registry.errors import ConfigurationError, HfRegistryError
+from zenml_hf_registry.errors import ConfigurationError, HfRegistryError, HubUnavailableError
 from zenml_hf_registry.flavors import (
     STORAGE_MOUNT_PATH,
     HuggingFaceDeployerConfig,
@@ -81,6 +83,8 @@ __all__ = ["HuggingFaceDeployer", "InvalidTailError", "SpaceMetadata"]
 logger = get_logger(__name__)
 
 _LOG_LINES_ON_ERROR = 20
+# (endpoint, organization, token digest) -> namespace, for checks passed in this process.
+_ACCESS_CHECKED: dict[tuple[str, str | None, str], str] = {}
 # The files the deployer writes into every Space; a build context's files of these names
 # give way to them.
 _SPACE_FILES = ("README.md", "Dockerfile")
@@ -272,15 +276,24 @@ class HuggingFaceDeployer(ContainerizedDeployer):
 
     @property
     def validator(self) -> StackValidator | None:
-        """Checks that a token source is configured; warns about private-by-default registries."""
+        """Checks the Hub access before ZenML compiles or builds anything; warns about
+        private-by-default registries.
+
+        ZenML calls this when a stack is used (`zenml pipeline deploy`, `pipeline.run()`),
+        before the image build; at `zenml deployer register` it only validates the config,
+        which also happens on the server and in every Space, so no network check can go there.
+        """
 
         def _validate(stack: Stack) -> tuple[bool, str]:
-            if not (self.config.token or self.config.secret_name):
+            if not (self.config.model_dump().get("token") or self.config.secret_name):
                 return False, (
                     "The Hugging Face deployer needs a token: register it with "
                     "--token='{{hf_token.token}}' or --secret_name=hf_token (a ZenML secret "
                     "with the key `token`)."
                 )
+            problem = self._early_problem()
+            if problem is not None:
+                return False, problem
             registry = stack.container_registry
             kind = private_registry_kind(registry.config.uri) if registry else None
             if registry is not None and kind is not None and not self.config.build_in_space:
@@ -296,6 +309,51 @@ class HuggingFaceDeployer(ContainerizedDeployer):
             return True, ""
 
         return StackValidator(custom_validation_function=_validate)
+
+    def check_hub_access(self) -> str:
+        """Check, sending nothing but a whoami, that this deployer can deploy: its secret
+        exists, the Hub answers and accepts the token, and the token may write in the
+        organization. A passing check is remembered for the process, so the two stack
+        validations of one deploy cost one request.
+
+        Returns:
+            The namespace Spaces are created in.
+
+        Raises:
+            DeployerError: the token's secret or key does not exist.
+            HubAccessError: the Hub refuses the token, or it may not write there.
+            HubUnavailableError: the Hub does not answer, or answers 429/5xx.
+        """
+        try:
+            token = self._token()
+        except KeyError as exc:  # ZenML's: a `{{secret.key}}` token that does not resolve
+            raise DeployerError(str(exc).strip("'\"")) from exc
+        key = (
+            self.config.endpoint,
+            self.config.organization,
+            hashlib.sha256(token.encode()).hexdigest(),
+        )
+        if key not in _ACCESS_CHECKED:
+            _ACCESS_CHECKED[key] = self._namespace(SpaceOperator(make_api(key[0], token)))
+        return _ACCESS_CHECKED[key]
+
+    def _early_problem(self) -> str | None:
+        """What `check_hub_access` finds, for the stack validator: a message, or None.
+
+        An unreachable Hub only warns (an outage may pass before the deploy, which checks again
+        before it changes anything). Processes ZenML starts through its entrypoint (a Space's
+        app, whatever deployer made it, or a step in an orchestrator's container) validate the
+        stack too; the checks are for the client about to deploy, so nothing is checked there.
+        """
+        if f"--{ENTRYPOINT_CONFIG_SOURCE_OPTION}" in sys.argv:
+            return None
+        try:
+            self.check_hub_access()
+        except HubUnavailableError as exc:
+            logger.warning("%s. Deploys check again before they change anything.", exc)
+        except (DeployerError, HfRegistryError) as exc:
+            return f"Hugging Face deployer {self.name!r}: {exc}"
+        return None
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -488,10 +546,11 @@ class HuggingFaceDeployer(ContainerizedDeployer):
         """
         settings = cast(HuggingFaceDeployerSettings, self.get_settings(snapshot))
         with self._translate(DeploymentProvisionError):
-            operator = self._operator()
-            self._namespace(operator)
+            # Passed already in this process when ZenML validated the stack (no request then);
+            # `do_provision_deployment` asks the Hub again before it changes anything.
+            self.check_hub_access()
             # Repo volumes must exist and be readable; pinned again when provisioning.
-            operator.pin_volumes(wanted_volumes(settings, None))
+            self._operator().pin_volumes(wanted_volumes(settings, None))
             resolve_secret_references(settings.space_secrets, "space_secrets")
             resolve_secret_references(
                 {k: v for k, v in settings.environment.items() if is_reference(v)}, "environment"

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["HubTarget", "PackageEntry", "PackageRecord", "RegistryTarget"]
+__all__ = ["HubTarget", "PackageEntry", "PackageRecord", "PackageVersion", "RegistryTarget"]
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 BUILDKITE_PACKAGES = "https://packages.buildkite.com"
@@ -101,6 +101,19 @@ class PackageEntry(BaseModel):
     size: int
     sha256: str | None = Field(default=None, description="For LFS files.")
     git_oid: str | None = Field(default=None, description="For regular files.")
+
+
+class PackageVersion(BaseModel):
+    """One package in a registry's listing, with the source commit it holds."""
+
+    id: str
+    name: str = Field(description="`namespace/repo`.")
+    version: str = Field(description="The registry's commit (the package version).")
+    source_commit: str | None = Field(
+        default=None,
+        description="The source commit it holds; None when the registry keeps no history.",
+    )
+    created_at: str | None = None
 
 
 class PackageRecord(BaseModel):

@@ -10,6 +10,7 @@ touching process-wide settings other threads rely on.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import threading
@@ -26,14 +27,16 @@ from huggingface_hub import (
     HfApi,
     snapshot_download,
 )
-from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils.sha import git_hash
+from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from zenml_hf_registry.deployer.naming import validate_space_id
 from zenml_hf_registry.errors import (
     ChecksumMismatchError,
     ConfigurationError,
+    HfRegistryError,
     PublishError,
     SnapshotNotFoundError,
     UntrustedAnswerError,
@@ -55,10 +58,18 @@ from zenml_hf_registry.registry.models import (
     HubTarget,
     PackageEntry,
     PackageRecord,
+    PackageVersion,
     RegistryTarget,
 )
 
-__all__ = ["list_packages", "publish_snapshot", "pull_snapshot", "snapshot_checksums"]
+__all__ = [
+    "describe_package",
+    "list_package_versions",
+    "list_packages",
+    "publish_snapshot",
+    "pull_snapshot",
+    "snapshot_checksums",
+]
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -78,6 +89,36 @@ def _check_repo_id(repo_id: str) -> str:
 
 def _opener(path: Path) -> Callable[[], IO[bytes]]:
     return lambda: path.open("rb")
+
+
+class _UploadFile(io.BufferedReader):
+    """An open file that, once `bar` is set, counts the bytes the upload reads from it.
+
+    Uploads pass open files (not paths) to keep to LFS, and huggingface_hub draws its byte bar
+    only for paths; this draws the same kind of bar. Hashing the file when the operation is
+    made happens before `bar` is set, so only the bytes sent are counted.
+    """
+
+    bar: Any = None
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        if self.bar is not None:
+            self.bar.update(len(data))
+        return data
+
+
+def _upload_bar(total: int) -> Any:
+    """huggingface_hub's tqdm bar for the bytes a publish sends: shown on a terminal only, off
+    with HF_HUB_DISABLE_PROGRESS_BARS or `huggingface_hub.utils.disable_progress_bars()`."""
+    return hf_tqdm(  # type: ignore[no-untyped-call]
+        total=total,
+        unit="B",
+        unit_scale=True,
+        desc="Uploading bytes",
+        disable=None,  # tqdm's own rule: no bar unless stderr is a terminal
+        name="zenml_hf_registry.publish",
+    )
 
 
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}")
@@ -165,6 +206,56 @@ def list_packages(registry: RegistryTarget, name: str | None = None) -> list[dic
     api = make_api(registry.rest_base, registry.api_token or registry.token)
     with hub_errors(registry.rest_base, f"listing packages of {registry.slug}"):
         return list_registry_packages(api, registry.org, registry.registry, name)
+
+
+def list_package_versions(
+    registry: RegistryTarget, name: str | None = None
+) -> list[PackageVersion]:
+    """The registry's packages, newest first, each with the source commit it holds.
+
+    The source commit is read from the registry's commit history (one request per package
+    name); a registry that serves no history gives None there.
+    """
+    items = list_packages(registry, name=name)
+    api = make_api(registry.hub_endpoint, registry.token)
+    sources: dict[str, dict[str, str]] = {}
+    for repo_id in dict.fromkeys(str(item.get("name")) for item in items):
+        sources[repo_id] = _source_commits(api, repo_id)
+    return [
+        PackageVersion(
+            id=str(item.get("id")),
+            name=str(item.get("name")),
+            version=str(item.get("version")),
+            source_commit=sources.get(str(item.get("name")), {}).get(str(item.get("version"))),
+            created_at=item.get("created_at"),
+        )
+        for item in items
+    ]
+
+
+def _source_commits(api: HfApi, repo_id: str, revision: str | None = None) -> dict[str, str]:
+    """Registry commit id -> the source commit it published (from `publish`'s commit titles).
+
+    Registries that serve no commit history answer 404/405/501: then nothing is known.
+    """
+    prefix = f"Publish {repo_id}@"
+    try:
+        with hub_errors(api.endpoint, f"reading the history of {repo_id}"):
+            commits = api.list_repo_commits(repo_id, revision=revision)
+    except (RepositoryNotFoundError, RevisionNotFoundError):
+        return {}
+    except HfRegistryError as exc:
+        cause = exc.__cause__
+        status = cause.response.status_code if isinstance(cause, HfHubHTTPError) else None
+        if status not in (404, 405, 501):
+            raise
+        return {}
+    found: dict[str, str] = {}
+    for commit in commits:
+        title = commit.title
+        if title.startswith(prefix) and _COMMIT_ID.fullmatch(title[len(prefix) :]):
+            found[commit.commit_id] = title[len(prefix) :]
+    return found
 
 
 def _package_details(registry: RegistryTarget, repo_id: str, version: str) -> dict[str, Any]:
@@ -358,16 +449,21 @@ def publish_snapshot(
         )
         say(f"uploading {len(local)} files ({uploaded} bytes to send at most) to {registry.slug}")
         with ExitStack() as files, hub_errors(registry.hub_endpoint, f"uploading {repo_id}"):
-            operations: list[CommitOperationAdd | CommitOperationDelete] = [
-                CommitOperationAdd(
-                    path_in_repo=name, path_or_fileobj=files.enter_context(path.open("rb"))
-                )
+            readers = {
+                name: files.enter_context(_UploadFile(io.FileIO(path, "rb")))
                 for name, path in sorted(local.items())
+            }
+            operations: list[CommitOperationAdd | CommitOperationDelete] = [
+                CommitOperationAdd(path_in_repo=name, path_or_fileobj=reader)
+                for name, reader in readers.items()
             ]
             # Each operation hashed its file when it was made: a cached file that is not the
             # source's (bit rot, a hand edit) stops the publish before any byte is sent.
             _check_cached_files(repo_id, operations, wanted, local, folder)
             operations += [CommitOperationDelete(path_in_repo=name) for name in stale]
+            bar = files.enter_context(_upload_bar(uploaded))
+            for reader in readers.values():
+                reader.bar = bar
             commit = dst.create_commit(
                 repo_id,
                 operations,
@@ -432,7 +528,8 @@ def pull_snapshot(
     progress: Progress | None = None,
     allow_unverified: bool = False,
 ) -> tuple[PackageRecord, Path]:
-    """Download a published snapshot (the registry's latest, or `revision`) and verify it.
+    """Download a published snapshot (the registry's latest, or `revision`: a registry
+    revision or the source commit a package holds) and verify it.
 
     Files land in the standard cache (`cache_dir`) or in `local_dir`. Fails closed: the
     registry must answer a real commit id and list only paths inside the snapshot; each
@@ -443,22 +540,7 @@ def pull_snapshot(
     say = progress or (lambda message: logger.info("%s", message))
     _check_repo_id(repo_id)
     dst = make_api(registry.hub_endpoint, registry.token)
-    try:
-        with hub_errors(registry.hub_endpoint, f"reading {repo_id} in {registry.slug}"):
-            info = dst.model_info(repo_id, revision=revision, files_metadata=True)
-    except RepositoryNotFoundError as exc:
-        raise SnapshotNotFoundError(
-            f"{registry.slug} has no package {repo_id} (or the token may not read it)",
-            repo_id=repo_id,
-            revision=revision or "main",
-        ) from exc
-    registry_revision = _commit_id(
-        info.sha, endpoint=registry.hub_endpoint, what=f"the revision of {repo_id}"
-    )
-    listed = _entries_of_source(info)
-    for name in listed:
-        _safe_member(name, endpoint=registry.hub_endpoint)
-    details = _package_details(registry, repo_id, registry_revision)
+    registry_revision, listed, details = _resolve_package(dst, registry, repo_id, revision)
     if not details.get("checksums") and not allow_unverified:
         raise UnverifiableSnapshotError(
             f"{registry.slug} has no checksums for {repo_id} at {registry_revision}: nothing "
@@ -488,6 +570,80 @@ def pull_snapshot(
     record = _record(registry, repo_id, source_sha, registry_revision, listed, details, 0)
     say(verdict)
     return record, folder
+
+
+def describe_package(
+    repo_id: str, *, registry: RegistryTarget, revision: str | None = None
+) -> PackageRecord:
+    """The record of a published package (the latest, or `revision`: a registry commit or
+    the source commit it holds), read from the registry without downloading it."""
+    _check_repo_id(repo_id)
+    dst = make_api(registry.hub_endpoint, registry.token)
+    registry_revision, listed, details = _resolve_package(dst, registry, repo_id, revision)
+    source_sha = _source_sha(dst, repo_id, registry_revision) or registry_revision
+    return _record(registry, repo_id, source_sha, registry_revision, listed, details, 0)
+
+
+_HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
+
+
+def _resolve_package(
+    api: HfApi, registry: RegistryTarget, repo_id: str, revision: str | None
+) -> tuple[str, dict[str, PackageEntry], dict[str, Any]]:
+    """The registry commit, file list and package details of `repo_id` at `revision`.
+
+    `revision` is a registry revision (commit, branch, tag; default: the latest) or the
+    source commit a package holds (full or at least 7 hex digits). Fails closed: the answer
+    must be a real commit id and list only paths inside the snapshot.
+    """
+    no_revision = SnapshotNotFoundError(
+        f"{registry.slug} has no package {repo_id} at {revision!r}: neither a registry "
+        "revision nor the source commit of a package (`zenml-hf-registry packages list` "
+        "shows both)",
+        repo_id=repo_id,
+        revision=revision or "main",
+    )
+    try:
+        with hub_errors(registry.hub_endpoint, f"reading {repo_id} in {registry.slug}"):
+            try:
+                info = api.model_info(repo_id, revision=revision, files_metadata=True)
+            except RevisionNotFoundError as exc:
+                published = (
+                    _published_from(api, registry, repo_id, revision)
+                    if revision is not None and _HEX_PREFIX.fullmatch(revision)
+                    else None
+                )
+                if published is None:
+                    raise no_revision from exc
+                info = api.model_info(repo_id, revision=published, files_metadata=True)
+    except RepositoryNotFoundError as exc:
+        raise SnapshotNotFoundError(
+            f"{registry.slug} has no package {repo_id} (or the token may not read it)",
+            repo_id=repo_id,
+            revision=revision or "main",
+        ) from exc
+    registry_revision = _commit_id(
+        info.sha, endpoint=registry.hub_endpoint, what=f"the revision of {repo_id}"
+    )
+    listed = _entries_of_source(info)
+    for name in listed:
+        _safe_member(name, endpoint=registry.hub_endpoint)
+    return registry_revision, listed, _package_details(registry, repo_id, registry_revision)
+
+
+def _published_from(api: HfApi, registry: RegistryTarget, repo_id: str, source: str) -> str | None:
+    """The newest registry commit that published the source commit `source` (or a prefix)."""
+    matches = {
+        registry_commit: source_commit
+        for registry_commit, source_commit in _source_commits(api, repo_id).items()
+        if source_commit.startswith(source)
+    }
+    if len(set(matches.values())) > 1:
+        raise ConfigurationError(
+            f"{source!r} is the start of several source commits of {repo_id} in "
+            f"{registry.slug}: give more digits"
+        )
+    return next(iter(matches), None)  # the history is newest first
 
 
 def _safe_member(name: str, *, endpoint: str) -> str:
@@ -534,11 +690,4 @@ def _sha256(path: Path) -> str:
 
 def _source_sha(api: HfApi, repo_id: str, revision: str) -> str | None:
     """The source commit a registry commit was published from (from its commit message)."""
-    with hub_errors(api.endpoint, f"reading the history of {repo_id}"):
-        for commit in api.list_repo_commits(repo_id, revision=revision):
-            if commit.commit_id == revision:
-                title = commit.title
-                if title.startswith(f"Publish {repo_id}@"):
-                    return title.rsplit("@", 1)[1]
-                return None
-    return None
+    return _source_commits(api, repo_id, revision).get(revision)
