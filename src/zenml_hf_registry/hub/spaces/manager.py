@@ -53,7 +53,13 @@ from zenml_hf_registry.hub.spaces.runtimes import (
     StartError,
 )
 from zenml_hf_registry.hub.spaces.sandbox import space_sandbox
-from zenml_hf_registry.hub.spaces.volumes import Mount, VolumeSpec, parse_volumes
+from zenml_hf_registry.hub.spaces.volumes import (
+    Mount,
+    UnsafeMountError,
+    VolumeSpec,
+    parse_volumes,
+    prepare_mounts,
+)
 from zenml_hf_registry.hub.storage import BlobStore
 from zenml_hf_registry.hub.wire import (
     SpaceDomain,
@@ -758,11 +764,18 @@ class SpaceManager:
                 bucket = self.buckets.find(repo.realm, volume.namespace, volume.name)
                 if bucket is None:
                     raise StartError(f"volume {volume.mount_path}: bucket {volume.source} is gone")
-                folder = self.buckets.folder(bucket)
-                if volume.path:
-                    folder = folder / volume.path
-                    folder.mkdir(parents=True, exist_ok=True)
-                mounts.append(Mount(folder, volume.mount_path, read_only=not volume.writable))
+                # Spaces write in a bucket: its `path` is reached without following links.
+                mounts.append(
+                    Mount(
+                        self.buckets.folder(bucket),
+                        volume.path or "",
+                        volume.mount_path,
+                        read_only=not volume.writable,
+                        description=f"bucket {volume.source}"
+                        + (f" (path {volume.path!r})" if volume.path else ""),
+                        create=True,
+                    )
+                )
                 log(f"volume {volume.mount_path}: bucket {volume.source}")
                 continue
             source = self.repos.find_repo(
@@ -780,8 +793,22 @@ class SpaceManager:
                     f"{volume.revision or 'main'!r}"
                 ) from exc
             folder = self._repo_checkout(source, commit, volume.path or "")
-            mounts.append(Mount(folder, volume.mount_path, read_only=True))
+            mounts.append(
+                Mount(
+                    folder,
+                    "",
+                    volume.mount_path,
+                    read_only=True,
+                    description=f"{volume.type} {volume.source}",
+                )
+            )
             log(f"volume {volume.mount_path}: {volume.type} {volume.source} at {commit}")
+        try:
+            prepare_mounts(mounts)
+        except UnsafeMountError as exc:
+            raise StartError(str(exc)) from exc
+        except OSError as exc:
+            raise StartError(f"the volumes could not be prepared: {exc.strerror}") from exc
         return mounts
 
     def _repo_checkout(self, source: Repo, commit: str, prefix: str) -> Path:

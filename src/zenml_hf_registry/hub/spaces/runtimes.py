@@ -12,9 +12,12 @@ one chosen when the server started, or the Space's checked-out files.
 (as the Hub does: a private image is a BUILD_ERROR), then runs the container as UID 1000 on
 the host network with variables and secrets as environment variables.
 
-Volumes (`volumes.py`) are folders of this machine: the sandbox binds them at their mount
-paths, Docker as bind mounts; read-only ones are mounted read-only. The process runtime
-without a sandbox cannot place a folder at an absolute path, so it refuses to start with any.
+Volumes (`volumes.py`) are folders of this machine, one bind mount per volume at its mount
+path, read-only unless the volume is a writable bucket; no link below the server's own folders
+is followed on the host (a bucket holds what earlier Spaces wrote). The sandbox binds the
+folders from descriptors opened link-free; Docker takes paths, checked link-free just before
+the container starts. The process runtime without a sandbox cannot place a folder at an
+absolute path, so it refuses to start with any.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any, Protocol
 
 from zenml_hf_registry.hub.spaces.models import Dockerfile
 from zenml_hf_registry.hub.spaces.sandbox import SPACE_HOME, Sandbox, clean_environment
-from zenml_hf_registry.hub.spaces.volumes import Mount
+from zenml_hf_registry.hub.spaces.volumes import Mount, UnsafeMountError
 
 __all__ = [
     "AppHandle",
@@ -182,16 +185,19 @@ class ProcessRuntime:
                 "volumes are mounted only in the bubblewrap sandbox or with the docker "
                 "runtime: install bubblewrap, or serve the local Hub with the docker runtime"
             )
-        if self.sandbox is not None:
-            argv = self.sandbox.wrap(
-                argv,
-                files=files,
-                home=home,
-                workdir=self.workdir,
-                hidden=list(self.hidden),
-                mounts=mounts,
-            )
+        fds: list[int] = []
         try:
+            if self.sandbox is not None:
+                for mount in mounts:
+                    fds.append(mount.open())
+                argv = self.sandbox.wrap(
+                    argv,
+                    files=files,
+                    home=home,
+                    workdir=self.workdir,
+                    hidden=list(self.hidden),
+                    mounts=list(zip(mounts, fds, strict=True)),
+                )
             process = subprocess.Popen(
                 argv,
                 cwd=cwd,
@@ -200,9 +206,15 @@ class ProcessRuntime:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                pass_fds=fds,
             )
+        except UnsafeMountError as exc:
+            raise StartError(str(exc)) from exc
         except OSError as exc:
             raise StartError(f"could not start {command[0]!r}: {exc}") from exc
+        finally:
+            for fd in fds:
+                os.close(fd)
         reader = threading.Thread(target=_pump, args=(process.stdout, log), daemon=True)
         reader.start()
         return _ProcessHandle(process, reader)
@@ -321,15 +333,29 @@ class DockerRuntime:
         name = f"zhr-space-{key}"
         with contextlib.suppress(NotFound):
             self.client.containers.get(name).remove(force=True)
-        volumes: dict[str, dict[str, str]] = {}
-        for mount in mounts:
-            if not mount.read_only:
-                # The container runs as UID 1000, which need not own the bucket's folder here.
-                mount.source.chmod(0o777)
-            volumes[str(mount.source.resolve())] = {
-                "bind": mount.target,
-                "mode": "ro" if mount.read_only else "rw",
-            }
+        from docker.types import Mount as DockerMount
+
+        binds: list[Any] = []
+        try:
+            for mount in mounts:
+                # The engine takes a path: checked link-free here, right before it mounts it.
+                fd = mount.open()
+                try:
+                    # The container runs as UID 1000, which need not own the folder here (the
+                    # data dir itself is private to the server's user).
+                    if not mount.read_only and os.fstat(fd).st_uid != 1000:
+                        os.fchmod(fd, 0o777)
+                finally:
+                    os.close(fd)
+                binds.append(
+                    DockerMount(
+                        mount.target, str(mount.source), type="bind", read_only=mount.read_only
+                    )
+                )
+        except UnsafeMountError as exc:
+            raise StartError(str(exc)) from exc
+        except OSError as exc:
+            raise StartError(f"the volumes could not be prepared: {exc.strerror}") from exc
         try:
             container = self.client.containers.run(
                 artifact,
@@ -338,7 +364,7 @@ class DockerRuntime:
                 user="1000",
                 network_mode="host",
                 environment=env,
-                volumes=volumes,
+                mounts=binds,
                 labels={"zenml-hf-registry.space": key},
             )
         except APIError as exc:

@@ -106,7 +106,7 @@ class Sandbox:
         home: Path,
         workdir: Path | None,
         hidden: list[Path],
-        mounts: Sequence[Mount] = (),
+        mounts: Sequence[tuple[Mount, int]] = (),
     ) -> list[str]:
         """The command line that runs `command` in the sandbox.
 
@@ -117,7 +117,10 @@ class Sandbox:
         mount would show them. The environment is not on this command line (secrets would
         show in `ps`): the caller starts it with the clean environment, which bubblewrap
         passes on. Volume `mounts` are bound at their targets last (outermost first), read-only
-        unless the volume is a writable bucket.
+        unless the volume is a writable bucket, each from a descriptor open on its folder
+        (`Mount.open`, which the caller passes on to bubblewrap): bubblewrap binds exactly
+        that folder and resolves no path on the host, so a link a Space left in a bucket since
+        the folder was opened cannot redirect the mount.
         """
         args = [
             self.bwrap,
@@ -157,9 +160,9 @@ class Sandbox:
                 args += ["--tmpfs", str(path)]
         args += ["--bind", str(home.resolve()), SPACE_HOME]
         args += ["--bind", str(files.resolve()), SPACE_APP]
-        for mount in sorted(mounts, key=lambda m: len(PurePosixPath(m.target).parts)):
-            option = "--ro-bind" if mount.read_only else "--bind"
-            args += [option, str(mount.source.resolve()), mount.target]
+        for mount, fd in sorted(mounts, key=lambda m: len(PurePosixPath(m[0].target).parts)):
+            option = "--ro-bind-fd" if mount.read_only else "--bind-fd"
+            args += [option, str(fd), mount.target]
         args += ["--chdir", str(workdir.resolve()) if workdir else SPACE_APP]
         return [*args, "--", *command]
 

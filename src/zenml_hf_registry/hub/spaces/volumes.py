@@ -4,11 +4,21 @@ A volume is a bucket (read-write unless `readOnly`) or a model, dataset or Space
 read-only, at `revision` or the branch head when the Space starts), shown to the app at an
 absolute `mountPath`. This module checks the shape of a volume list; whether each source
 exists and the caller may read it is the Space manager's to check, with the backends.
+
+A mounted folder is reached without following links: a bucket is written by the Spaces that
+mount it, so one could leave a symbolic link where a later mount looks (its `path`, or a folder
+a nested volume is mounted on), and resolving it on this machine would show the next Space
+host files (`/`, the data dir). `Mount.open` walks down from a folder of the server's own with
+`O_NOFOLLOW` at every step and refuses a link (`UnsafeMountError`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +27,14 @@ from zenml_hf_registry.hub.errors import BadRequest, HubError
 from zenml_hf_registry.hub.repos import validate_path
 from zenml_hf_registry.hub.wire import SpaceVolumeBody
 
-__all__ = ["VOLUME_TYPES", "Mount", "VolumeSpec", "parse_volumes"]
+__all__ = [
+    "VOLUME_TYPES",
+    "Mount",
+    "UnsafeMountError",
+    "VolumeSpec",
+    "parse_volumes",
+    "prepare_mounts",
+]
 
 VOLUME_TYPES = ("bucket", "model", "dataset", "space")
 # Where a mount would hide what the app needs to run (system files, its own code).
@@ -75,13 +92,123 @@ class VolumeSpec:
         )
 
 
+class UnsafeMountError(Exception):
+    """A volume's folder cannot be mounted safely (a link, a file, or missing where it must
+    be); the message names the volume and the part at fault."""
+
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_below(fd: int, relative: str, *, create: bool, what: str) -> int:
+    """A new descriptor on `relative` below the folder open as `fd`, reached one component at
+    a time without following links (made with `create` when missing)."""
+    current = os.dup(fd)
+    walked: list[str] = []
+    try:
+        for part in (p for p in relative.split("/") if p):
+            walked.append(part)
+            shown = "/".join(walked)
+            if part in (".", ".."):
+                raise UnsafeMountError(f"{what}: {shown!r} is not a plain folder name")
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o755, dir_fd=current)
+            try:
+                child = os.open(part, _FOLDER_FLAGS, dir_fd=current)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    raise UnsafeMountError(
+                        f"{what}: {shown!r} is a symbolic link or a file, not a folder; links "
+                        "in volumes are never followed on the host, so it is not mounted"
+                    ) from exc
+                if exc.errno == errno.ENOENT:
+                    raise UnsafeMountError(f"{what}: {shown!r} does not exist") from exc
+                raise
+            os.close(current)
+            current = child
+        return current
+    except BaseException:
+        os.close(current)
+        raise
+
+
 @dataclass(frozen=True)
 class Mount:
-    """A folder of this machine shown to the app at `target`."""
+    """A folder of this machine shown to the app at `target`: `relative` below `root`.
 
-    source: Path
+    `root` is a folder the server made (a bucket's, a repo checkout's), below a data dir
+    resolved when the server started, and itself no link; everything below it may have been
+    written by a Space, so it is only ever reached through `open`.
+    """
+
+    root: Path
+    relative: str
     target: str
     read_only: bool
+    description: str = "volume"
+    create: bool = False
+
+    @property
+    def source(self) -> Path:
+        """The folder's path on this machine (for logs and for engines that take a path)."""
+        return self.root / self.relative if self.relative else self.root
+
+    @property
+    def what(self) -> str:
+        """How errors name this volume."""
+        return f"{self.description} at {self.target}"
+
+    def open(self, *, create: bool = False) -> int:
+        """A descriptor on the folder, reached without following any link below `root`;
+        missing folders are made with `create`. The caller closes it."""
+        try:
+            root = os.open(self.root, _FOLDER_FLAGS)
+        except OSError as exc:
+            raise UnsafeMountError(
+                f"{self.what}: its folder cannot be opened ({exc.strerror})"
+            ) from exc
+        try:
+            return _open_below(root, self.relative, create=create, what=self.what)
+        finally:
+            os.close(root)
+
+
+def _enclosing(mount: Mount, mounts: Sequence[Mount]) -> Mount | None:
+    """The innermost other mount whose target holds this one's."""
+    outer = [
+        m for m in mounts if m is not mount and mount.target.startswith(m.target.rstrip("/") + "/")
+    ]
+    return max(outer, key=lambda m: len(m.target), default=None)
+
+
+def prepare_mounts(mounts: Sequence[Mount]) -> None:
+    """Check that every mount can be made without following a link, before a Space starts.
+
+    Each folder is opened as `Mount.open` does (made when missing if the mount says `create`,
+    as a bucket's sub-folder is). A volume mounted inside another one needs a folder there to
+    be mounted on: the runtime would create it by path, following whatever an earlier Space
+    left in a bucket, so it is made (in a writable volume) or checked here, link-free, first.
+    """
+    for mount in mounts:
+        os.close(mount.open(create=mount.create))
+    for mount in mounts:
+        outer = _enclosing(mount, mounts)
+        if outer is None:
+            continue
+        relative = mount.target[len(outer.target.rstrip("/")) + 1 :]
+        fd = outer.open()
+        try:
+            os.close(
+                _open_below(
+                    fd,
+                    relative,
+                    create=not outer.read_only,
+                    what=f"{mount.what} (inside the {outer.what})",
+                )
+            )
+        finally:
+            os.close(fd)
 
 
 def _mount_path(value: Any) -> str:
