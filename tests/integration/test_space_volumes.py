@@ -10,6 +10,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -223,3 +224,76 @@ def test_only_a_writer_of_the_bucket_mounts_it_read_write(
         "carol/space",
         [Volume(type="bucket", source="acme/shared", mount_path="/data", read_only=True)],
     )
+
+
+PLANT = (
+    """\
+import http.server, json, os
+
+# What a Space could leave in a bucket for the next Space that mounts it: links out of it.
+os.symlink("/", "/data/to-root")
+os.symlink("../..", "/data/up")  # from the bucket's folder on the host: the Hub's data dir
+os.makedirs("/data/runs", exist_ok=True)
+os.symlink("/etc", "/data/runs/latest")
+report = {"planted": sorted(os.listdir("/data"))}
+"""
+    + SERVE_REPORT
+)
+LIST_DATA = (
+    """\
+import http.server, json, os
+
+report = {"data": sorted(os.listdir("/data")), "fds": sorted(os.listdir("/proc/self/fd"))}
+"""
+    + SERVE_REPORT
+)
+
+
+def _runtime_error(api: HfApi, repo_id: str) -> str:
+    deadline = time.monotonic() + 60
+    while (runtime := api.get_space_runtime(repo_id)).stage != "RUNTIME_ERROR":
+        assert runtime.stage not in ("RUNNING", "BUILD_ERROR"), runtime.raw
+        assert time.monotonic() < deadline, runtime.raw
+        time.sleep(0.2)
+    message: str = runtime.raw["errorMessage"]
+    return message
+
+
+@pytest.mark.parametrize(
+    ("volume", "at_fault"),
+    [
+        ({"path": "to-root"}, "bucket acme/shared (path 'to-root') at /data: 'to-root'"),
+        ({"path": "up"}, "bucket acme/shared (path 'up') at /data: 'up'"),
+        ({"path": "runs/latest/ssl"}, "at /data: 'runs/latest'"),
+        ({"mount_path": "/data/to-root", "read_only": True}, "inside the bucket acme/shared"),
+    ],
+)
+def test_a_link_a_space_planted_in_its_bucket_is_never_followed_by_a_later_mount(
+    api: HfApi, hub_settings: HubSettings, volume: dict[str, Any], at_fault: str
+) -> None:
+    api.create_bucket("acme/shared")
+    whole = Volume(type="bucket", source="acme/shared", mount_path="/data")
+    api.create_repo("acme/planter", repo_type="space", space_sdk="docker", space_volumes=[whole])
+    _push_app(api, "acme/planter", PLANT)
+    assert _report(api, "acme/planter")["planted"] == ["runs", "to-root", "up"]
+    data_dir_before = sorted(p.name for p in hub_settings.data_dir.iterdir())
+
+    # A Space (its owner's, or another) mounting the bucket's `path`, or a volume nested in it,
+    # where a link now is: the Space fails to start and says why; nothing of the host shows.
+    later = {"type": "bucket", "source": "acme/shared", "mount_path": "/data", **volume}
+    volumes = [Volume(**later)] if "path" in volume else [whole, Volume(**later)]
+    api.create_repo("acme/next", repo_type="space", space_sdk="docker", space_volumes=volumes)
+    _push_app(api, "acme/next", LIST_DATA)
+    message = _runtime_error(api, "acme/next")
+    assert at_fault in message
+    assert "never followed" in message
+    assert str(hub_settings.data_dir) not in message
+    assert sorted(p.name for p in hub_settings.data_dir.iterdir()) == data_dir_before
+    assert not Path("/etc/ssl/data").exists()
+
+    # The bucket itself still mounts; the links are there, unfollowed, for the app to remove,
+    # and the app holds no descriptor of the host's folders.
+    api.set_space_volumes("acme/next", [whole])
+    report = _report(api, "acme/next")
+    assert report["data"] == ["runs", "to-root", "up"]
+    assert report["fds"] == ["0", "1", "2", "3"]  # stdio and the listing's own
