@@ -21,7 +21,8 @@ def busybox_rootfs_tar() -> bytes:
             info.mode = 0o1777 if folder == "tmp" else 0o755
             tar.addfile(info)
         tar.add(str(BUSYBOX), arcname="bin/busybox")
-        for applet in ("sh", "echo", "cat", "env", "httpd", "sleep", "mkdir"):
+        applets = ("sh", "echo", "cat", "env", "httpd", "sleep", "mkdir", "ln", "ls", "id", "wc")
+        for applet in applets:
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type = tarfile.SYMTYPE
             link.linkname = "busybox"

@@ -12,6 +12,7 @@ from huggingface_hub import CommitOperationAdd, HfApi, SpaceRuntime
 
 from tests.conftest import HubTokens
 from zenml_hf_registry.hub import HubSettings, LocalHub
+from zenml_hf_registry.hub.spaces.manager import engine_mark
 
 pytestmark = pytest.mark.docker
 
@@ -47,15 +48,17 @@ def wait_for(api: HfApi, repo_id: str, *stages: str, timeout: float = 90) -> Spa
     return runtime
 
 
-def space_containers(docker_client: Any, repo_id: str) -> list[Any]:
-    """The containers of this Space (other tests' Spaces may run on the same engine)."""
+def space_containers(docker_client: Any, hub: LocalHub, repo_id: str) -> list[Any]:
+    """The containers of this Hub's Space (other Hubs' Spaces may run on the same engine)."""
+    prefix = engine_mark(hub.settings.data_dir) + "-"
     suffix = "-" + repo_id.replace("/", "--").lower()
     return [
         container
         for container in docker_client.containers.list(
             all=True, filters={"label": "zenml-hf-registry.space"}
         )
-        if container.labels["zenml-hf-registry.space"].endswith(suffix)
+        if container.labels["zenml-hf-registry.space"].startswith(prefix)
+        and container.labels["zenml-hf-registry.space"].endswith(suffix)
     ]
 
 
@@ -87,11 +90,11 @@ def test_a_space_builds_from_a_registry_image_and_serves(
     assert f"pulling {pushed_image} anonymously" in "".join(
         api.fetch_space_logs("acme/docker-app", build=True)
     )
-    (container,) = space_containers(docker_client, "acme/docker-app")
+    (container,) = space_containers(docker_client, docker_hub, "acme/docker-app")
     assert container.attrs["Config"]["User"] == "1000"
 
     api.delete_repo("acme/docker-app", repo_type="space")
-    assert space_containers(docker_client, "acme/docker-app") == []
+    assert space_containers(docker_client, docker_hub, "acme/docker-app") == []
 
 
 def test_an_image_that_needs_credentials_is_a_build_error(

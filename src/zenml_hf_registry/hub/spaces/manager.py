@@ -73,11 +73,17 @@ from zenml_hf_registry.hub.wire import (
 
 _STATIC_SITE = "zenml_hf_registry.hub.spaces.static_site"
 
-__all__ = ["SpaceManager", "validate_hardware"]
+__all__ = ["SpaceManager", "engine_mark", "validate_hardware"]
 
 logger = logging.getLogger(__name__)
 
 _DEFAULT_SLEEP = 172800  # cpu-basic Spaces sleep after 48 h, as on the Hub
+
+
+def engine_mark(data_dir: Path) -> str:
+    """What the names of a local Hub's containers and images on a Docker engine start with:
+    one mark per data dir, since other local Hubs may share the engine."""
+    return hashlib.sha256(str(data_dir).encode()).hexdigest()[:8]
 
 
 def _now() -> str:
@@ -152,6 +158,7 @@ class SpaceManager:
         self._sdk_runtime = ProcessRuntime(sandbox=sandbox, hidden=(settings.data_dir,))
         self.root = settings.data_dir / "spaces"
         self.root.mkdir(parents=True, exist_ok=True)
+        self._instance = engine_mark(settings.data_dir)
         self._spaces: dict[int, _Space] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -507,9 +514,10 @@ class SpaceManager:
             if space.stage is SpaceStage.RUNNING:
                 space.stage = SpaceStage.APP_STARTING
 
-    @staticmethod
-    def _key(space: _Space) -> str:
-        return f"{space.row_id}-{space.repo_id.replace('/', '--').lower()}"
+    def _key(self, space: _Space) -> str:
+        # Names containers and images on an engine other local Hubs (other data dirs) may
+        # share: without the data dir's mark, two Hubs' first Spaces would replace each other.
+        return f"{self._instance}-{space.row_id}-{space.repo_id.replace('/', '--').lower()}"
 
     def _work(self, space: _Space) -> None:
         while True:
