@@ -5,14 +5,22 @@ and local ZenML server, in the same run: first deploy, unchanged redeploys (`zen
 provision` of the same snapshot, and `zenml pipeline deploy --update`, which compiles a new
 but equivalent snapshot), a changed snapshot with the same image (a new default parameter),
 new-image redeploy and delete; for this plugin also one redeploy that changes hardware, a
-secret and a variable at once. Reported per phase: Hub requests (all, and those that change
-something), commits, Space builds and restarts, and the deployment's status. On the Hub every
-commit rebuilds a Space and every secret/variable/hardware/volume change restarts it.
+secret and a variable at once, and a volumes phase: a second deployment with a model volume
+(pinned by the deployer to the branch's commit) and `space_storage` (a Storage Bucket at
+`/data`), then its unchanged redeploy (`--update`) and its delete. Reported per phase: Hub
+requests (all, and those that change something: writes), commits, Space builds and restarts,
+and the deployment's status. On the Hub every commit rebuilds a Space and every
+secret/variable/hardware/volume change restarts it.
 Goals: ours at most 1 build or restart for a first deploy or a new image; 0 builds and 0
 restarts for an unchanged redeploy of either kind; 1 restart and 0 builds for a changed
-snapshot; 1 restart for hardware + secret + variable; fewer than half the built-in's requests.
+snapshot; 1 restart for hardware + secret + variable; for the volumes deployment 1 build and 0
+restarts first (the bucket and the volumes go in with the Space's creation), then 0 writes,
+builds and restarts unchanged; fewer than half the built-in's requests.
 
-    .venv/bin/python benchmarks/deployer_costs.py      (about 5 minutes)
+The local Hub runs Spaces with its process runtime in the bubblewrap sandbox (which mounts
+volumes), so bubblewrap must be installed (`apt-get install bubblewrap`).
+
+    .venv/bin/python benchmarks/deployer_costs.py      (about 6 minutes)
 
 The built-in deployer runs with `ZENML_HF_REGISTRY_OVERRIDE_BUILTIN=false`, so `huggingface`
 is ZenML's own; this plugin is registered under its explicit name `huggingface-spaces`.
@@ -46,6 +54,8 @@ os.environ["HF_HUB_DISABLE_XET"] = "1"
 # Both deployers' apps import the example pipeline from this checkout, wherever ZenML chdirs.
 os.environ["PYTHONPATH"] = str(ROOT)
 os.environ["ZENML_HF_REGISTRY_OVERRIDE_BUILTIN"] = "false"
+
+from huggingface_hub import HfApi  # noqa: E402
 
 from zenml_hf_registry.hub import HubSettings, LocalHub, TokenSpec  # noqa: E402
 
@@ -213,6 +223,33 @@ def run_deployer(hub: LocalHub, cli: Cli, label: str, flavor: str, work: Path) -
         deploy("new image", "image", "-u"),
         phase(hub, cli, "delete", "deployment", "delete", name, "-y"),
     ]
+    if plugin:  # ZenML's own deployer posts to the removed storage endpoint, and has no volumes
+        phases += run_volumes(hub, cli, work, base)
+    return phases
+
+
+def run_volumes(hub: LocalHub, cli: Cli, work: Path, base: str) -> list[dict[str, Any]]:
+    """A deployment with a model volume and `space_storage`, then its unchanged redeploy."""
+    api = HfApi(endpoint=hub.url, token=TOKEN)
+    api.create_repo("acme/bench-weights", exist_ok=True)
+    api.upload_file(path_or_fileobj=b"v1", path_in_repo="w.txt", repo_id="acme/bench-weights")
+    config = work / "plugin-volumes.yaml"
+    config.write_text(
+        base
+        + "    space_storage: true\n"
+        + "    space_volumes:\n"
+        + "      - {type: model, source: acme/bench-weights, mount_path: /model}\n"
+    )
+    name = "bench-volumes"
+    deploy = ("pipeline", "deploy", PIPELINE, "-n", name, "-c", str(config), "-t")
+    phases = [
+        phase(hub, cli, "volumes: first deploy", *deploy, str(DEPLOY_TIMEOUT)),
+        phase(hub, cli, "volumes: unchanged pipeline deploy --update", *deploy, "60", "-u"),
+        phase(hub, cli, "volumes: delete", "deployment", "delete", name, "-y"),
+    ]
+    mounted = [p["space_stages_after"] for p in phases[:2]]
+    if any(stage != "RUNNING" for stages in mounted for stage in stages.values()):
+        raise SystemExit(f"the volumes deployment did not run: {mounted}")
     return phases
 
 
@@ -234,6 +271,7 @@ def main() -> None:
             tokens=(TokenSpec(token=TOKEN, user="bench", orgs=("acme",)),),
             space_workdir=ROOT,
             space_startup_timeout=60,
+            space_sandbox="bubblewrap",  # volumes are mounted in the sandbox only
         )
         with LocalHub(settings) as hub:
             cli = Cli(work / "cli", hub.url)
