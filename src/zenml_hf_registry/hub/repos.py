@@ -794,7 +794,7 @@ class RepoBackend:
             return None
         if entry.size > _MAX_CONFIG_FILE:
             return None
-        return self.blobs.path(entry.sha256).read_bytes().decode("utf-8", "replace")
+        return self.blobs.read_bytes(entry.sha256).decode("utf-8", "replace")
 
     def last_commits(
         self, repo: Repo, commit_id: str, paths: Iterable[str]
@@ -881,7 +881,7 @@ class RepoBackend:
             )
             if not readable or not self.blobs.exists(oid):
                 return False
-            stored = self.blobs.path(oid).stat().st_size
+            stored = self.blobs.size(oid)
             if stored != size:
                 raise UnprocessableEntity(f"LFS object {oid} has {stored} bytes, not {size}")
             conn.execute(

@@ -268,6 +268,7 @@ class RepoInfoBody(WireModel):
     subdomain: str | None = None
     host: str | None = None
     runtime: SpaceRuntimeBody | None = None
+    xet_enabled: bool | None = None
 
 
 class BucketUrlBody(WireModel):

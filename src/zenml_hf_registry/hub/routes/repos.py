@@ -72,6 +72,7 @@ _EXPAND_COMMON = (
     "tags",
     "trendingScore",
     "usedStorage",
+    "xetEnabled",
 )
 _EXPANDABLE = {
     RepoType.MODEL: frozenset(
@@ -360,6 +361,8 @@ def _full_repo_info(request: Request, repo: Repo, revision: str) -> dict[str, An
         subdomain=f"{repo.namespace}-{repo.name}".lower().replace(".", "-") if space else None,
         host=hub.spaces.host_url(repo) if space else None,
         runtime=SpaceRuntimeBody.model_validate(hub.spaces.runtime_info(repo)) if space else None,
+        # Registry realms speak LFS only, as Buildkite's registries do.
+        xet_enabled=not repo.realm,
     ).body()
 
 

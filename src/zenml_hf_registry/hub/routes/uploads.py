@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from zenml_hf_registry.hub.context import caller_of, external_base, hub_of, load_repo, repo_url
 from zenml_hf_registry.hub.errors import (
@@ -35,6 +35,7 @@ from zenml_hf_registry.hub.errors import (
 )
 from zenml_hf_registry.hub.gitpatterns import GitAttributes, GitIgnore
 from zenml_hf_registry.hub.repos import CommitOperation, Repo, validate_path
+from zenml_hf_registry.hub.responses import blob_response
 from zenml_hf_registry.hub.state import Hub
 from zenml_hf_registry.hub.storage import git_blob_oid
 from zenml_hf_registry.hub.tickets import TicketAction, TicketSigner
@@ -250,7 +251,7 @@ def _verify(
     oid, size = str(body.get("oid", "")), body.get("size")
     if not hub.repos.has_lfs_object(repo, oid):
         raise UnprocessableEntity(f"LFS object {oid} was not uploaded")
-    stored = hub.blobs.path(oid).stat().st_size
+    stored = hub.blobs.size(oid)
     if size is not None and stored != size:
         raise UnprocessableEntity(f"LFS object {oid} has {stored} bytes, not {size}")
     return {"success": True}
@@ -370,16 +371,7 @@ def download_object(request: Request, ticket: str) -> Response:
     _, oid, _ = _signer(hub).check(ticket, TicketAction.DOWNLOAD)
     if not hub.blobs.exists(oid):
         raise NotFound(f"LFS object {oid} is no longer stored")
-    return FileResponse(hub.blobs.path(oid), media_type="application/octet-stream")
-
-
-@router.post("/api/{repo_type}/{namespace}/{name}/xet-write-token/{revision:path}")
-@router.get("/api/{repo_type}/{namespace}/{name}/xet-write-token/{revision:path}")
-@router.get("/api/{repo_type}/{namespace}/{name}/xet-read-token/{revision:path}")
-def xet_not_supported(repo_type: str, namespace: str, name: str, revision: str) -> Response:
-    """The local Hub speaks LFS only; say so clearly instead of a bare 404."""
-    message = "This Hub does not support Xet storage; set HF_HUB_DISABLE_XET=1 to upload over LFS"
-    return JSONResponse({"error": message}, status_code=501, headers={"X-Error-Message": message})
+    return blob_response(request, hub.blobs, oid, {})
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/super-squash/{revision:path}")
