@@ -21,8 +21,6 @@ os.environ.update(
         "HF_HOME": str(_ISOLATED_ROOT / "hf"),
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        # The local Hub speaks LFS only; huggingface_hub reads this at import.
-        "HF_HUB_DISABLE_XET": "1",
         "ZENML_CONFIG_PATH": str(_ISOLATED_ROOT / "zenml"),
         "ZENML_ANALYTICS_OPT_IN": "false",
         "ZENML_AUTO_OPEN_DASHBOARD": "false",
