@@ -124,7 +124,7 @@ class XetStore:
 
     def xorb_path(self, xorb: str) -> Path:
         """Where a xorb lives (whether or not it exists)."""
-        xetformat.hash_from_hex(xorb)
+        _checked_hash(xorb)
         return self.xorbs / xorb[:2] / xorb
 
     def has_xorb(self, xorb: str) -> bool:
@@ -133,7 +133,7 @@ class XetStore:
 
     def put_xorb(self, xorb: str, body: bytes) -> bool:
         """Verify and store a xorb; returns whether it was new. `BadRequest` when invalid."""
-        raw = xetformat.hash_from_hex(xorb)
+        raw = _checked_hash(xorb)
         try:
             parsed = xetformat.parse_xorb(body)
         except xetformat.XetFormatError as exc:
@@ -183,7 +183,7 @@ class XetStore:
 
     def dedup_shard(self, chunk: str, grant: XetGrant) -> bytes:
         """The global de-duplication answer for a chunk hash (keyed hashes); 404 if unknown."""
-        xetformat.hash_from_hex(chunk)
+        _checked_hash(chunk)
         with self.db.read() as conn:
             row = conn.execute("SELECT xorb FROM xet_chunks WHERE hash=?", (chunk,)).fetchone()
         if row is None:
@@ -301,7 +301,7 @@ class XetStore:
         Any other hash answers 404, whether stored or not: a caller cannot learn what other
         repos hold by guessing file hashes.
         """
-        xetformat.hash_from_hex(file)
+        _checked_hash(file)
         stored = self.get_file(file)
         if stored is not None:
             with self.db.read() as conn:
@@ -430,6 +430,13 @@ class XetStore:
         if stored is None:
             raise FileNotFoundError(sha256)
         return self.iter_bytes(stored, start, end)
+
+
+def _checked_hash(text: str) -> bytes:
+    try:
+        return xetformat.hash_from_hex(text)
+    except xetformat.XetFormatError as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 def _file_of(row: tuple[str, int, str | None, bytes]) -> XetFile:
