@@ -18,9 +18,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from zenml_hf_registry.hub.context import external_base, hub_of, load_repo, realm_of
+from zenml_hf_registry.hub.context import external_base, hub_of, load_repo, parse_range, realm_of
 from zenml_hf_registry.hub.errors import BadRequest, NotFound
-from zenml_hf_registry.hub.responses import parse_range
 from zenml_hf_registry.hub.xet import XetGrant, XetStore
 
 __all__ = ["router"]

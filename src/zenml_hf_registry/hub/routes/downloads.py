@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from zenml_hf_registry.hub.context import caller_of, external_base, hub_of, load_repo, realm_of
-from zenml_hf_registry.hub.responses import blob_response
+from zenml_hf_registry.hub.context import (
+    blob_response,
+    caller_of,
+    external_base,
+    hub_of,
+    load_repo,
+    realm_of,
+)
 
 __all__ = ["router"]
 

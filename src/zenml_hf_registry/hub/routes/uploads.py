@@ -25,7 +25,14 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from zenml_hf_registry.hub.context import caller_of, external_base, hub_of, load_repo, repo_url
+from zenml_hf_registry.hub.context import (
+    blob_response,
+    caller_of,
+    external_base,
+    hub_of,
+    load_repo,
+    repo_url,
+)
 from zenml_hf_registry.hub.errors import (
     BadRequest,
     NotFound,
@@ -35,7 +42,6 @@ from zenml_hf_registry.hub.errors import (
 )
 from zenml_hf_registry.hub.gitpatterns import GitAttributes, GitIgnore
 from zenml_hf_registry.hub.repos import CommitOperation, Repo, validate_path
-from zenml_hf_registry.hub.responses import blob_response
 from zenml_hf_registry.hub.state import Hub
 from zenml_hf_registry.hub.storage import git_blob_oid
 from zenml_hf_registry.hub.tickets import TicketAction, TicketSigner
