@@ -127,6 +127,14 @@ def hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
 
 
 @pytest.fixture
+def lfs_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the LFS transfer protocol itself: the client uploads over LFS, not Xet."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+
+
+@pytest.fixture
 def api(hub: LocalHub, hub_tokens: HubTokens) -> HfApi:
     """The real client, as alice (write access to acme)."""
     return HfApi(endpoint=hub.url, token=hub_tokens.writer.token)

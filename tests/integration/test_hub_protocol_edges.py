@@ -93,7 +93,7 @@ def test_hf_cli_upload_and_download(hub: LocalHub, hub_tokens: HubTokens, tmp_pa
 
 
 def test_registry_prefix_serves_an_independent_realm(
-    hub: LocalHub, hub_tokens: HubTokens, tmp_path: Path
+    hub: LocalHub, hub_tokens: HubTokens, tmp_path: Path, lfs_client: None
 ) -> None:
     endpoint = f"{hub.url}/acme/models/huggingface"
     prefixed = HfApi(endpoint=endpoint, token=hub_tokens.writer.token)
@@ -178,7 +178,7 @@ def test_oversized_commit_payload_is_refused(
 
 
 def test_cut_off_lfs_upload_leaves_nothing_and_retry_succeeds(
-    hub: LocalHub, hub_tokens: HubTokens
+    hub: LocalHub, hub_tokens: HubTokens, lfs_client: None
 ) -> None:
     api = HfApi(endpoint=hub.url, token=hub_tokens.writer.token)
     api.create_repo("acme/resume")

@@ -18,8 +18,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from zenml_hf_registry.hub.context import external_base, hub_of, load_repo, parse_range, realm_of
-from zenml_hf_registry.hub.errors import BadRequest, NotFound
+from zenml_hf_registry.hub.context import (
+    caller_of,
+    external_base,
+    hub_of,
+    load_repo,
+    parse_range,
+    realm_of,
+)
+from zenml_hf_registry.hub.errors import BadRequest, NotFound, Unauthorized
 from zenml_hf_registry.hub.xet import XetGrant, XetStore
 
 __all__ = ["router"]
@@ -48,7 +55,12 @@ def xet_token(
         return _registry_refusal()
     write = "/xet-write-token/" in request.url.path
     hub = hub_of(request)
-    repo = load_repo(request, repo_type, namespace, name, write=write)
+    # Opening a pull request needs only read access (the commit route checks the PR rules);
+    # its content goes to the CAS first, so a reader gets a write token for it.
+    opens_pr = request.query_params.get("create_pr") == "1"
+    if write and opens_pr and caller_of(request) is None:
+        raise Unauthorized("opening a pull request needs a token")
+    repo = load_repo(request, repo_type, namespace, name, write=write and not opens_pr)
     token, expires = hub.xet.issue_token(repo.id, write=write)
     cas_url = f"{external_base(request)}{_CAS}"
     return JSONResponse(
