@@ -10,7 +10,14 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
+from huggingface_hub import (
+    HfApi,
+    RepoFile,
+    constants,
+    hf_hub_download,
+    hf_hub_url,
+    snapshot_download,
+)
 
 from tests.conftest import HubTokens, hub_stats
 from zenml_hf_registry.hub import LocalHub
@@ -100,6 +107,30 @@ def test_an_lfs_uploaded_file_downloads_with_a_default_client(
         "acme/lfs-first", "w.bin", endpoint=hub.url, token=api.token, cache_dir=tmp_path / "c"
     )
     assert Path(path).read_bytes() == data
+
+
+def test_tree_listings_name_the_xet_hash_of_xet_backed_files(
+    hub: LocalHub, api: HfApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.create_repo("acme/listed")
+    api.upload_file(repo_id="acme/listed", path_or_fileobj=os.urandom(BIG), path_in_repo="x.bin")
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    api.upload_file(repo_id="acme/listed", path_or_fileobj=os.urandom(BIG), path_in_repo="l.bin")
+    api.upload_file(repo_id="acme/listed", path_or_fileobj=b"tiny", path_in_repo="s.txt")
+    url = hf_hub_url("acme/listed", "x.bin", endpoint=hub.url)
+    xet_file = api.get_hf_file_metadata(url=url).xet_file_data
+    assert xet_file is not None
+
+    tree = {f.path: f for f in api.list_repo_tree("acme/listed") if isinstance(f, RepoFile)}
+    infos = {
+        f.path: f
+        for f in api.get_paths_info("acme/listed", ["x.bin", "l.bin", "s.txt"])
+        if isinstance(f, RepoFile)
+    }
+    for listing in (tree, infos):
+        assert listing["x.bin"].xet_hash == xet_file.file_hash
+        assert listing["l.bin"].xet_hash is None  # uploaded over LFS: not stored as Xet
+        assert listing["s.txt"].xet_hash is None
 
 
 def test_hf_cli_round_trip_without_any_xet_setting(

@@ -178,6 +178,7 @@ class TreeFile(WireModel):
     size: int
     path: str
     lfs: LfsTreeInfo | None = None
+    xet_hash: str | None = None
     last_commit: LastCommit | None = None
 
 

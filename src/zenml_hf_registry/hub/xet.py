@@ -23,7 +23,7 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -294,6 +294,21 @@ class XetStore:
                 "SELECT hash, size, sha256, terms FROM xet_files WHERE sha256=? LIMIT 1", (sha256,)
             ).fetchone()
         return None if row is None else _file_of(row)
+
+    def xet_hashes(self, sha256s: Iterable[str]) -> dict[str, str]:
+        """The Xet file hash of each of these sha256s that is stored as a Xet file."""
+        wanted = sorted(set(sha256s))
+        found: dict[str, str] = {}
+        with self.db.read() as conn:
+            for i in range(0, len(wanted), 500):
+                batch = wanted[i : i + 500]
+                marks = ",".join("?" * len(batch))
+                rows = conn.execute(
+                    f"SELECT sha256, hash FROM xet_files WHERE sha256 IN ({marks})",  # noqa: S608
+                    batch,
+                ).fetchall()
+                found.update((str(sha), str(name)) for sha, name in rows)
+        return found
 
     def readable_file(self, file: str, grant: XetGrant) -> XetFile:
         """A file the grant's repo may read: one it uploaded or one its commits reference.

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import html
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -405,11 +406,23 @@ def list_repo_refs(
     return hub_of(request).repos.list_repo_refs(repo, include_pull_requests=include_prs).body()
 
 
-def _tree_item(entry: FileEntry) -> dict[str, Any]:
+def _tree_item(entry: FileEntry, xet_hashes: dict[str, str]) -> dict[str, Any]:
     lfs = LfsTreeInfo(oid=entry.sha256, size=entry.size, pointer_size=entry.pointer_size)
     return TreeFile(
-        oid=entry.git_oid, size=entry.size, path=entry.path, lfs=lfs if entry.lfs else None
+        oid=entry.git_oid,
+        size=entry.size,
+        path=entry.path,
+        lfs=lfs if entry.lfs else None,
+        xet_hash=xet_hashes.get(entry.sha256) if entry.lfs else None,
     ).body()
+
+
+def _xet_hashes(request: Request, entries: Iterable[FileEntry]) -> dict[str, str]:
+    """sha256 -> Xet hash of the Xet-backed LFS files among `entries` (as huggingface.co lists
+    them, so clients need no HEAD per file); registries serve no Xet, so none there."""
+    if realm_of(request):
+        return {}
+    return hub_of(request).xet.xet_hashes(e.sha256 for e in entries if e.lfs)
 
 
 def _expanded(
@@ -506,8 +519,11 @@ def list_repo_tree(
         if recursive or len(parts) == base_depth + 1:
             listed.append(entry)
     oids = _folder_oids(files, seen_folders)
+    xet_hashes = _xet_hashes(request, (item for item in listed if not isinstance(item, str)))
     items = [
-        TreeFolder(oid=oids[item], path=item).body() if isinstance(item, str) else _tree_item(item)
+        TreeFolder(oid=oids[item], path=item).body()
+        if isinstance(item, str)
+        else _tree_item(item, xet_hashes)
         for item in listed
     ]
     page_size = min(limit or hub.settings.tree_page_size, hub.settings.tree_page_size)
@@ -550,9 +566,10 @@ def _paths_info(
     wanted = [p for p in dict.fromkeys(p.strip("/") for p in paths) if p]
     folder_oids = _folder_oids(files, {p for p in wanted if p not in by_path})
     items: list[dict[str, Any]] = []
+    xet_hashes = _xet_hashes(request, (by_path[p] for p in wanted if p in by_path))
     for path in wanted:
         if path in by_path:
-            items.append(_tree_item(by_path[path]))
+            items.append(_tree_item(by_path[path], xet_hashes))
         elif path in folder_oids:
             items.append(TreeFolder(oid=folder_oids[path], path=path).body())
     if expand:
