@@ -178,6 +178,35 @@ def test_reupload_after_a_small_change_sends_little(
     assert Path(path).read_bytes() == bytes(data)
 
 
+def test_a_client_with_an_empty_cache_dedups_against_what_the_hub_holds(
+    hub: LocalHub, api: HfApi, tmp_path: Path, hub_tokens: HubTokens
+) -> None:
+    data = bytearray(os.urandom(16 * 1024 * 1024))
+    api.create_repo("acme/global-dedup")
+    api.upload_file(repo_id="acme/global-dedup", path_or_fileobj=bytes(data), path_in_repo="w.bin")
+    xorbs, queries = "POST /_xet/v1/xorbs/{prefix}/{xorb}", "GET /_xet/v1/chunks/{prefix}/{chunk}"
+    first = int(hub_stats(hub)["request_bytes"].get(xorbs, 0))
+    data[8 * 1024 * 1024 : 8 * 1024 * 1024 + 4096] = os.urandom(4096)
+    changed = tmp_path / "w.bin"
+    changed.write_bytes(bytes(data))
+    # Another machine: a fresh HF_HOME, so only the Hub's global de-duplication can help.
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_DISABLE_XET", "HF_TOKEN")}
+    env.update(HF_ENDPOINT=hub.url, HF_TOKEN=hub_tokens.writer.token, HF_HOME=str(tmp_path / "h"))
+    subprocess.run(
+        [str(HF), "upload", "acme/global-dedup", str(changed), "w.bin"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert _xet_requests(hub, queries) >= 1
+    assert int(hub_stats(hub)["request_bytes"].get(xorbs, 0)) - first < len(data) // 20
+    path = hf_hub_download(
+        "acme/global-dedup", "w.bin", endpoint=hub.url, token=api.token, cache_dir=tmp_path / "c"
+    )
+    assert Path(path).read_bytes() == bytes(data)
+
+
 def _token(hub: LocalHub, token: str, repo: str, kind: str) -> dict[str, str]:
     response = httpx2.get(
         f"{hub.url}/api/models/{repo}/xet-{kind}-token/main",

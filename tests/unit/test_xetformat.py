@@ -132,14 +132,43 @@ def test_dedup_answers_key_the_chunk_hashes() -> None:
     key = bytes(range(32))
     answer = xf.serialize_dedup_shard(
         xf.hash_from_hex(XORB_NAME),
-        [(c.hash, c.offset, c.size) for c in xorb.chunks],
+        [(c.hash, c.size) for c in xorb.chunks],
         len(_xorb_bytes()),
         key,
         expiry=2_000_000_000,
     )
-    parsed = xf.parse_shard(answer, max_entries=1000)
+    footer = answer[-200:]
+    (version, file_info, cas_info, file_lookup, n_files, xorb_lookup, n_xorbs, chunk_lookup) = (
+        struct.unpack_from("<8Q", footer)
+    )
+    (n_chunks,) = struct.unpack_from("<Q", footer, 64)
+    assert footer[72:104] == key  # the footer carries the key
+    assert struct.unpack_from("<Q", footer, 192)[0] == len(answer) - 200  # footer offset
+    assert (version, n_files, n_xorbs, n_chunks) == (1, 0, 1, len(xorb.chunks))
+    # The info sections parse as a shard; the lookup tables come after them.
+    parsed = xf.parse_shard(answer[:file_lookup], max_entries=1000)
     assert parsed.files == ()
     (described,) = parsed.xorbs
     raw = {c.hash for c in xorb.chunks}
     assert all(h not in raw for h, _ in described.chunks)  # never the raw hashes
-    assert answer[-200 + 72 : -200 + 104] == key  # the footer carries the key
+    assert [size for _, size in described.chunks] == [c.size for c in xorb.chunks]
+    # Each chunk entry starts where the previous one's unpacked bytes end.
+    starts = [
+        struct.unpack_from("<I", answer, cas_info + 48 * (1 + i) + 32)[0]
+        for i in range(len(xorb.chunks))
+    ]
+    assert starts == [sum(c.size for c in xorb.chunks[:i]) for i in range(len(xorb.chunks))]
+    # The xorb lookup names entry 0; the chunk lookup is sorted and finds every keyed hash.
+    assert struct.unpack_from("<QI", answer, xorb_lookup) == (
+        int.from_bytes(xf.hash_from_hex(XORB_NAME)[:8], "little"),
+        0,
+    )
+    table = [
+        struct.unpack_from("<QII", answer, chunk_lookup + 16 * i) for i in range(len(xorb.chunks))
+    ]
+    assert [k for k, _, _ in table] == sorted(k for k, _, _ in table)
+    for key_word, xorb_entry, chunk_index in table:
+        assert xorb_entry == 0
+        assert int.from_bytes(described.chunks[chunk_index][0][:8], "little") == key_word
+    assert file_info == 48
+    assert file_lookup == xorb_lookup

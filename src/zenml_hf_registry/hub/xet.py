@@ -190,15 +190,13 @@ class XetStore:
             raise NotFound("chunk not known to this CAS")
         xorb = str(row[0])
         index = self._index(xorb)
-        chunks = [
-            (index.hashes[i], index.offsets[i], index.sizes[i]) for i in range(len(index.sizes))
-        ]
         return xetformat.serialize_dedup_shard(
             xetformat.hash_from_hex(xorb),
-            chunks,
+            list(zip(index.hashes, index.sizes, strict=True)),
             index.offsets[-1],
             secrets.token_bytes(32),
             expiry=int(time.time()) + 7 * 24 * 3600,
+            created=int(time.time()),
         )
 
     # -- shards and files -----------------------------------------------------------------

@@ -59,6 +59,7 @@ _FLAG_VERIFICATION = 1 << 31
 _FLAG_METADATA_EXT = 1 << 30
 _XORB_FOOTER_IDENT = b"XETBLOB"
 _ENTRY = 48
+_FOOTER_SIZE = 200
 
 
 class XetFormatError(ValueError):
@@ -336,29 +337,59 @@ def parse_shard(body: bytes, *, max_entries: int) -> Shard:
 
 def serialize_dedup_shard(
     xorb: bytes,
-    chunks: Sequence[tuple[bytes, int, int]],
+    chunks: Sequence[tuple[bytes, int]],
     stored_size: int,
     hmac_key: bytes,
     *,
     expiry: int,
+    created: int = 0,
 ) -> bytes:
     """A global-deduplication answer: one xorb's chunks with their hashes keyed by `hmac_key`.
 
-    `chunks` are `(hash, byte offset, size)`. Keyed hashes let a client match chunks it holds
+    `chunks` are `(hash, size)` in xorb order. Keyed hashes let a client match chunks it holds
     without learning the hashes of chunks it does not hold (which would let it claim them).
+
+    The answer is a whole shard file as xet-core writes it: after the info sections come the
+    lookup tables the footer points at (file, xorb and chunk: truncated hash -> entry index,
+    sorted), which hf_xet reads to index the shard (the spec's footer calls them reserved).
     """
-    out = bytearray(_SHARD_TAG + struct.pack("<QQ", 2, 200))
+    out = bytearray(_SHARD_TAG + struct.pack("<QQ", 2, _FOOTER_SIZE))
     file_info_offset = len(out)
     out += _BOOKEND + bytes(16)
     cas_info_offset = len(out)
-    raw_size = sum(size for _, _, size in chunks)
+    raw_size = sum(size for _, size in chunks)
     out += xorb + struct.pack("<IIII", 0, len(chunks), raw_size, stored_size)
-    for digest, offset, size in chunks:
-        keyed = blake3.blake3(digest, key=hmac_key).digest()
-        out += keyed + struct.pack("<II", offset, size) + bytes(8)
+    keyed = [blake3.blake3(digest, key=hmac_key).digest() for digest, _ in chunks]
+    start = 0  # each chunk's start in the xorb's unpacked bytes
+    for digest, (_, size) in zip(keyed, chunks, strict=True):
+        out += digest + struct.pack("<II", start, size) + bytes(8)
+        start += size
     out += _BOOKEND + bytes(16)
+    file_lookup_offset = len(out)  # no files: an empty table
+    xorb_lookup_offset = len(out)
+    out += struct.pack("<QI", _truncated(xorb), 0)  # the xorb's header is entry 0
+    chunk_lookup_offset = len(out)
+    for key, index in sorted((_truncated(d), i) for i, d in enumerate(keyed)):
+        out += struct.pack("<QII", key, 0, index)
     footer_offset = len(out)
-    out += struct.pack("<QQQ", 1, file_info_offset, cas_info_offset) + bytes(48)
-    out += hmac_key + struct.pack("<QQ", 0, expiry) + bytes(72)
-    out += struct.pack("<Q", footer_offset)
+    out += struct.pack(
+        "<QQQQQQQQQ",
+        1,
+        file_info_offset,
+        cas_info_offset,
+        file_lookup_offset,
+        0,
+        xorb_lookup_offset,
+        1,
+        chunk_lookup_offset,
+        len(chunks),
+    )
+    out += hmac_key + struct.pack("<QQ", created, expiry) + bytes(48)
+    out += struct.pack("<QQQQ", stored_size, raw_size, raw_size, footer_offset)
+    assert len(out) - footer_offset == _FOOTER_SIZE
     return bytes(out)
+
+
+def _truncated(digest: bytes) -> int:
+    """xet-core's lookup key of a hash: its first 64-bit little-endian word."""
+    return int.from_bytes(digest[:8], "little")

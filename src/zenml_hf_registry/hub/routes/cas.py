@@ -122,7 +122,8 @@ async def upload_shard(request: Request) -> JSONResponse:
 def query_chunk(request: Request, prefix: str, chunk: str) -> Response:
     """Global de-duplication: a shard describing the xorb holding this chunk (keyed hashes)."""
     store, grant = _grant(request, write=False)
-    if prefix != "default-merkledb":
+    # The spec names the prefix `default-merkledb`; hf_xet 1.8 asks under `default`.
+    if prefix not in ("default-merkledb", "default"):
         raise BadRequest(f"unknown de-duplication prefix {prefix!r}")
     return Response(store.dedup_shard(chunk, grant), media_type="application/octet-stream")
 
