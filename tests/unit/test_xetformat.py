@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import struct
 from pathlib import Path
 
@@ -172,3 +173,15 @@ def test_dedup_answers_key_the_chunk_hashes() -> None:
         assert int.from_bytes(described.chunks[chunk_index][0][:8], "little") == key_word
     assert file_info == 48
     assert file_lookup == xorb_lookup
+
+
+def test_a_xorb_of_64_mib_of_incompressible_chunks_is_accepted() -> None:
+    # hf_xet cuts xorbs at 64 MiB of chunk data: with headers the body is a little more.
+    chunks = [os.urandom(64 * 1024) for _ in range(1024)]
+    header = bytes([0]) + (64 * 1024).to_bytes(3, "little") + bytes([0])
+    body = b"".join(header + (64 * 1024).to_bytes(3, "little") + c for c in chunks)
+    assert len(body) > 64 * 1024 * 1024
+    parsed = xf.parse_xorb(body)
+    assert parsed.hash() == xf.xorb_hash([(xf.chunk_hash(c), len(c)) for c in chunks])
+    with pytest.raises(xf.XetFormatError):
+        xf.parse_xorb(body + body[: 2 * 1024 * 1024])

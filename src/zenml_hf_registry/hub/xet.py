@@ -266,7 +266,7 @@ class XetStore:
         sha256 = xetformat.hash_to_hex(info.sha256) if info.sha256 is not None else None
         stored = XetFile(name, info.size, sha256, tuple(terms))
         if sha256 is not None and self.sha256_of(name) != sha256:
-            actual = _sha256_of(self.reader(stored))
+            actual = self.sha256_of_bytes(stored)
             if actual != sha256:
                 raise BadRequest(f"file {name}: its bytes hash to sha256 {actual}, not {sha256}")
         return stored
@@ -400,6 +400,13 @@ class XetStore:
         self, stored: XetFile, start: int = 0, end: int | None = None
     ) -> Iterator[bytes]:
         """The file's bytes `[start, end)`, decompressed chunk by chunk from its xorbs."""
+        for piece in self._pieces(stored, start, end):
+            yield piece if isinstance(piece, bytes) else bytes(piece)
+
+    def _pieces(
+        self, stored: XetFile, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes | memoryview]:
+        """`iter_bytes` without copies: uncompressed chunks are views of the xorb's bytes."""
         end = stored.size if end is None else min(end, stored.size)
         if start >= end:
             return
@@ -410,14 +417,18 @@ class XetStore:
             lo, hi = index.offsets[term.start], index.offsets[term.end]
             with self.xorb_path(term.xorb).open("rb") as handle:
                 handle.seek(lo)
-                frames = handle.read(hi - lo)
+                frames = memoryview(handle.read(hi - lo))
             position = 0
             for i in range(term.start, term.end):
-                header = frames[position : position + 8]
-                frame_size = int.from_bytes(header[1:4], "little")
+                frame_size = int.from_bytes(frames[position + 1 : position + 4], "little")
+                scheme = frames[position + 4]
                 payload = frames[position + 8 : position + 8 + frame_size]
                 position += 8 + frame_size
-                data = xetformat.decompress_chunk(header[4], payload, index.sizes[i])
+                data: bytes | memoryview = (
+                    payload
+                    if scheme == 0 and frame_size == index.sizes[i]
+                    else xetformat.decompress_chunk(scheme, payload, index.sizes[i])
+                )
                 if skip:
                     data, skip = data[skip:], max(0, skip - len(data))
                 if len(data) >= remaining:
@@ -425,6 +436,13 @@ class XetStore:
                     return
                 remaining -= len(data)
                 yield data
+
+    def sha256_of_bytes(self, stored: XetFile) -> str:
+        """The sha256 of a stored file's bytes, hashed straight from its xorbs in one pass."""
+        digest = hashlib.sha256()
+        for piece in self._pieces(stored):
+            digest.update(piece)
+        return digest.hexdigest()
 
     def reader(self, stored: XetFile) -> IO[bytes]:
         """A binary file object reading the whole file."""
@@ -461,11 +479,3 @@ def _file_of(row: tuple[str, int, str | None, bytes]) -> XetFile:
         )
     )
     return XetFile(str(row[0]), int(row[1]), row[2], terms)
-
-
-def _sha256_of(stream: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    with stream:
-        while block := stream.read(4 * 1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()

@@ -40,7 +40,10 @@ __all__ = [
 ]
 
 MAX_CHUNK_SIZE = 128 * 1024
-MAX_XORB_SIZE = 64 * 1024 * 1024
+# The spec caps a serialized xorb at 64 MiB, but hf_xet cuts xorbs at 64 MiB of chunk data
+# (xet-core's MAX_XORB_BYTES, up to MAX_XORB_CHUNKS = 8192 chunks), so an incompressible xorb
+# is that plus its 8-byte chunk headers and its footer (about 50 bytes a chunk): allow 1 MiB.
+MAX_XORB_SIZE = 65 * 1024 * 1024
 
 _DATA_KEY = bytes.fromhex("6697f5775b9550de3135cbaca597181c9de421109beb2b58b4d0b04b93adf229")
 _INTERNAL_NODE_KEY = bytes.fromhex(
@@ -217,7 +220,13 @@ def parse_xorb(body: bytes, *, verify: bool = True) -> Xorb:
         if end > len(body):
             raise XetFormatError(f"chunk at byte {offset} runs past the end of the xorb")
         payload = view[offset + 8 : end]
-        digest = chunk_hash(decompress_chunk(scheme, payload, size)) if verify else b""
+        digest = b""
+        if verify:
+            # An uncompressed chunk is hashed where it lies, without a copy.
+            data = payload if scheme == 0 else decompress_chunk(scheme, payload, size)
+            if len(data) != size:
+                raise XetFormatError(f"chunk at byte {offset} holds {len(data)} bytes, not {size}")
+            digest = chunk_hash(data)
         chunks.append(ChunkRef(digest, offset, 8 + frame_size, size, scheme))
         offset = end
     if not chunks:
