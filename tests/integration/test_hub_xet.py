@@ -18,6 +18,7 @@ from huggingface_hub import (
     hf_hub_url,
     snapshot_download,
 )
+from huggingface_hub.errors import HfHubHTTPError
 
 from tests.conftest import HubTokens, hub_stats
 from zenml_hf_registry.hub import LocalHub
@@ -205,6 +206,54 @@ def test_a_client_with_an_empty_cache_dedups_against_what_the_hub_holds(
         "acme/global-dedup", "w.bin", endpoint=hub.url, token=api.token, cache_dir=tmp_path / "c"
     )
     assert Path(path).read_bytes() == bytes(data)
+
+
+def test_upload_folder_with_create_pr_opens_a_pull_request_that_its_author_fills(
+    hub: LocalHub, api: HfApi, tmp_path: Path, hub_tokens: HubTokens
+) -> None:
+    # The Xet upload pipeline opens the pull request first (`create_pull_request`), then
+    # commits to its ref: here by a user with no write access to the repo.
+    api.create_repo("acme/proposals")
+    api.upload_file(repo_id="acme/proposals", path_or_fileobj=b"v1", path_in_repo="a.txt")
+    carol = HfApi(endpoint=hub.url, token=hub_tokens.outsider.token)
+    folder = _folder(tmp_path, big=2 * 1024 * 1024)
+    info = carol.upload_folder(repo_id="acme/proposals", folder_path=folder, create_pr=True)
+    assert info.pr_num == 1
+    assert info.pr_revision == "refs/pr/1"
+    details = api.get_discussion_details("acme/proposals", 1)
+    assert (details.is_pull_request, details.author, details.target_branch) == (
+        True,
+        "carol",
+        "refs/heads/main",
+    )
+    assert sorted(api.list_repo_files("acme/proposals", revision="refs/pr/1")) == [
+        ".gitattributes",
+        "README.md",
+        "a.txt",
+        "model.bin",
+        "sub/config.json",
+    ]
+    assert "model.bin" not in api.list_repo_files("acme/proposals")  # main is unchanged
+    path = hf_hub_download(
+        "acme/proposals", "model.bin", revision="refs/pr/1", endpoint=hub.url, token=api.token
+    )
+    assert Path(path).read_bytes() == (folder / "model.bin").read_bytes()
+    # Only the pull request's author may push to it; nobody opens one with a read token.
+    with pytest.raises(HfHubHTTPError) as refused:
+        HfApi(endpoint=hub.url, token=hub_tokens.reader.token).create_pull_request(
+            "acme/proposals", title="no"
+        )
+    assert refused.value.response.status_code == 403
+    carol.create_repo("carol/mine")
+    opened = api.create_pull_request("carol/mine", title="from alice")
+    api.upload_file(
+        repo_id="carol/mine", path_or_fileobj=b"x", path_in_repo="x", revision="refs/pr/1"
+    )
+    assert opened.git_reference == "refs/pr/1"
+    assert carol.list_repo_files("carol/mine", revision="refs/pr/1") == [".gitattributes", "x"]
+    with pytest.raises(HfHubHTTPError) as refused:  # alice's pull request, not carol's main
+        api.upload_file(repo_id="carol/mine", path_or_fileobj=b"x", path_in_repo="x")
+    assert refused.value.response.status_code == 403
 
 
 def _token(hub: LocalHub, token: str, repo: str, kind: str) -> dict[str, str]:

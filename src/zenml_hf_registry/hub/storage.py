@@ -63,6 +63,16 @@ CREATE TABLE IF NOT EXISTS refs (
     commit_id TEXT NOT NULL,
     PRIMARY KEY (repo_id, kind, name)
 );
+CREATE TABLE IF NOT EXISTS pull_requests (
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    num INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    author TEXT NOT NULL,
+    base TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (repo_id, num)
+);
 CREATE TABLE IF NOT EXISTS commits (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
     id TEXT NOT NULL,

@@ -34,7 +34,7 @@ from zenml_hf_registry.hub.errors import (
     Unauthorized,
     header_text,
 )
-from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, Repo, RepoType
+from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, PullRequest, Repo, RepoType
 from zenml_hf_registry.hub.spaces.manager import validate_hardware
 from zenml_hf_registry.hub.spaces.models import SPACE_SDKS
 from zenml_hf_registry.hub.wire import (
@@ -772,3 +772,61 @@ def _no_canonical_repo(repo_type: str, name: str) -> None:
     if repo_type not in ("models", "datasets", "spaces"):
         raise NotFound(f"Not found: /api/{repo_type}/{name}")
     raise RepoNotFound(f"Repository Not Found for url: {repo_type}/{name}")
+
+
+_MAX_PR_TEXT = 64 * 1024
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/discussions")
+def create_discussion(
+    request: Request, repo_type: str, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """`HfApi.create_pull_request`: opens `refs/pr/N` (plain discussions are not served).
+
+    huggingface_hub's Xet upload pipeline (`upload_folder(create_pr=True)`) opens its pull
+    request this way, then commits to the ref.
+    """
+    if realm_of(request):
+        raise NotFound("registries have no pull requests")
+    if body.get("pullRequest") is not True:
+        raise BadRequest("the local Hub serves pull requests, not discussions")
+    title, description = body.get("title"), body.get("description") or ""
+    if not isinstance(title, str) or not title.strip() or not isinstance(description, str):
+        raise BadRequest("a pull request needs a 'title' (and an optional 'description') text")
+    if len(title) + len(description) > _MAX_PR_TEXT:
+        raise BadRequest(f"title and description are limited to {_MAX_PR_TEXT} characters")
+    repo = load_repo(request, repo_type, namespace, name)
+    opened = hub_of(request).repos.create_pull_request(
+        repo, caller_of(request), title=title.strip(), description=description
+    )
+    return _pull_request_body(repo, opened)
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/discussions/{num}")
+def get_discussion_details(
+    request: Request, repo_type: str, namespace: str, name: str, num: int
+) -> dict[str, Any]:
+    """`HfApi.get_discussion_details` of a pull request (no events, diff or conflicts kept)."""
+    repo = load_repo(request, repo_type, namespace, name)
+    opened = hub_of(request).repos.pull_request(repo, num) if not realm_of(request) else None
+    if opened is None:
+        raise NotFound(f"pull request {num} not found")
+    return _pull_request_body(repo, opened)
+
+
+def _pull_request_body(repo: Repo, opened: PullRequest) -> dict[str, Any]:
+    return {
+        "num": opened.num,
+        "title": opened.title,
+        "author": {"name": opened.author},
+        "createdAt": opened.created_at,
+        "status": "draft",
+        "repo": {"name": repo.repo_id, "type": repo.type.value},
+        "isPullRequest": True,
+        "events": [],
+        "changes": {"base": opened.base},
+        "filesWithConflicts": [],
+        "pinned": False,
+        "locked": False,
+        "collection": "discussions",
+    }

@@ -20,6 +20,7 @@ import json
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -74,7 +75,7 @@ def preupload(
 ) -> dict[str, Any]:
     """Decide per file: regular (inline in the commit) or LFS; report the current oid if any."""
     hub = hub_of(request)
-    repo = _load_for_commit(request, repo_type, namespace, name)
+    repo = _load_for_commit(request, repo_type, namespace, name, revision)
     try:
         commit_id: str | None = hub.repos.resolve_revision(repo, revision)
     except RevisionNotFound:
@@ -434,7 +435,7 @@ async def create_commit(
 ) -> dict[str, Any]:
     """NDJSON commit: a header line, then file / lfsFile / deletedFile / deletedFolder lines."""
     hub = hub_of(request)
-    repo = _load_for_commit(request, repo_type, namespace, name)
+    repo = _load_for_commit(request, repo_type, namespace, name, revision)
     create_pr = _flag(request.query_params.get("create_pr"))
     header: dict[str, Any] | None = None
     operations: list[CommitOperation] = []
@@ -539,9 +540,19 @@ async def create_commit(
     ).body()
 
 
-def _load_for_commit(request: Request, repo_type: str, namespace: str, name: str) -> Repo:
-    """The repo a preupload or commit targets: write access, or a contributor for `create_pr`."""
+def _load_for_commit(
+    request: Request, repo_type: str, namespace: str, name: str, revision: str
+) -> Repo:
+    """The repo a preupload or commit targets: write access, or a contributor for `create_pr`
+    or for a pull request ref the caller opened (as the Hub lets a PR's author push to it)."""
     if not _flag(request.query_params.get("create_pr")):
+        revision = unquote(revision)
+        if revision.startswith("refs/pr/"):
+            repo = load_repo(request, repo_type, namespace, name)
+            repos, caller = hub_of(request).repos, caller_of(request)
+            if repos.may_push_to(repo, caller, revision):
+                repos.require_contributor(caller, repo)
+                return repo
         return load_repo(request, repo_type, namespace, name, write=True)
     repo = load_repo(request, repo_type, namespace, name)
     hub_of(request).repos.require_contributor(caller_of(request), repo)
