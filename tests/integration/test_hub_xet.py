@@ -182,12 +182,13 @@ def test_reupload_after_a_small_change_sends_little(
 def test_a_client_with_an_empty_cache_dedups_against_what_the_hub_holds(
     hub: LocalHub, api: HfApi, tmp_path: Path, hub_tokens: HubTokens
 ) -> None:
-    data = bytearray(os.urandom(16 * 1024 * 1024))
+    # Three xorbs (hf_xet cuts them at 64 MiB): one known chunk must lead to all of them.
+    data = bytearray(os.urandom(136 * 1024 * 1024))
     api.create_repo("acme/global-dedup")
     api.upload_file(repo_id="acme/global-dedup", path_or_fileobj=bytes(data), path_in_repo="w.bin")
     xorbs, queries = "POST /_xet/v1/xorbs/{prefix}/{xorb}", "GET /_xet/v1/chunks/{prefix}/{chunk}"
     first = int(hub_stats(hub)["request_bytes"].get(xorbs, 0))
-    data[8 * 1024 * 1024 : 8 * 1024 * 1024 + 4096] = os.urandom(4096)
+    data[100 * 1024 * 1024 : 100 * 1024 * 1024 + 4096] = os.urandom(4096)
     changed = tmp_path / "w.bin"
     changed.write_bytes(bytes(data))
     # Another machine: a fresh HF_HOME, so only the Hub's global de-duplication can help.

@@ -132,9 +132,13 @@ def test_dedup_answers_key_the_chunk_hashes() -> None:
     xorb = xf.parse_xorb(_xorb_bytes())
     key = bytes(range(32))
     answer = xf.serialize_dedup_shard(
-        xf.hash_from_hex(XORB_NAME),
-        [(c.hash, c.size) for c in xorb.chunks],
-        len(_xorb_bytes()),
+        [
+            (
+                xf.hash_from_hex(XORB_NAME),
+                [(c.hash, c.size) for c in xorb.chunks],
+                len(_xorb_bytes()),
+            )
+        ],
         key,
         expiry=2_000_000_000,
     )
@@ -185,3 +189,29 @@ def test_a_xorb_of_64_mib_of_incompressible_chunks_is_accepted() -> None:
     assert parsed.hash() == xf.xorb_hash([(xf.chunk_hash(c), len(c)) for c in chunks])
     with pytest.raises(xf.XetFormatError):
         xf.parse_xorb(body + body[: 2 * 1024 * 1024])
+
+
+def test_a_dedup_answer_indexes_every_xorb_it_describes() -> None:
+    first = [(bytes([i]) * 32, 100 + i) for i in range(3)]
+    second = [(bytes([50 + i]) * 32, 200 + i) for i in range(2)]
+    names = (b"\x07" * 32, b"\x03" * 32)
+    answer = xf.serialize_dedup_shard(
+        [(names[0], first, 400), (names[1], second, 500)], bytes(32), expiry=1
+    )
+    footer = answer[-200:]
+    _, _, cas_info, _, _, xorb_lookup, n_xorbs, chunk_lookup, n_chunks = struct.unpack_from(
+        "<9Q", footer
+    )
+    assert (n_xorbs, n_chunks) == (2, 5)
+    # Sorted by key; each names its xorb header's entry in the CAS info section.
+    xorbs = [struct.unpack_from("<QI", answer, xorb_lookup + 12 * i) for i in range(2)]
+    assert xorbs == sorted(
+        [(int.from_bytes(names[0][:8], "little"), 0), (int.from_bytes(names[1][:8], "little"), 4)]
+    )
+    for key, entry in xorbs:
+        assert (
+            int.from_bytes(answer[cas_info + 48 * entry : cas_info + 48 * entry + 8], "little")
+            == key
+        )
+    chunks = [struct.unpack_from("<QII", answer, chunk_lookup + 16 * i) for i in range(5)]
+    assert sorted((e, i) for _, e, i in chunks) == [(0, 0), (0, 1), (0, 2), (4, 0), (4, 1)]

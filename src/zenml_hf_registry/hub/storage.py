@@ -128,6 +128,12 @@ CREATE TABLE IF NOT EXISTS xet_files (
     terms BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS xet_files_sha256 ON xet_files (sha256);
+CREATE TABLE IF NOT EXISTS xet_shard_xorbs (
+    shard TEXT NOT NULL,
+    xorb TEXT NOT NULL,
+    PRIMARY KEY (shard, xorb)
+);
+CREATE INDEX IF NOT EXISTS xet_shard_xorbs_xorb ON xet_shard_xorbs (xorb);
 CREATE TABLE IF NOT EXISTS xet_file_repos (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
     hash TEXT NOT NULL,

@@ -37,6 +37,7 @@ __all__ = ["XetFile", "XetGrant", "XetStore", "XetTerm"]
 _CHUNK_ROW = struct.Struct("<32sII")  # chunk hash, frame offset, uncompressed size
 _TERM_ROW = struct.Struct("<32sIII")  # xorb hash, chunk start, chunk end, size
 _FETCH_TTL = 3600
+_DEDUP_XORBS = 128  # xorbs in one de-duplication answer (8 GiB of chunks at most)
 
 
 @dataclass(frozen=True)
@@ -182,18 +183,34 @@ class XetStore:
         return index
 
     def dedup_shard(self, chunk: str, grant: XetGrant) -> bytes:
-        """The global de-duplication answer for a chunk hash (keyed hashes); 404 if unknown."""
+        """The global de-duplication answer for a chunk hash (keyed hashes); 404 if unknown.
+
+        Like the Hub's, the answer covers the chunk's xorb and the other xorbs registered with
+        it (by the same shards, up to `_DEDUP_XORBS`): a client that finds one known chunk of
+        a big file learns to skip every unchanged part of it, not only that xorb's.
+        """
         _checked_hash(chunk)
         with self.db.read() as conn:
             row = conn.execute("SELECT xorb FROM xet_chunks WHERE hash=?", (chunk,)).fetchone()
-        if row is None:
-            raise NotFound("chunk not known to this CAS")
-        xorb = str(row[0])
-        index = self._index(xorb)
+            if row is None:
+                raise NotFound("chunk not known to this CAS")
+            xorb = str(row[0])
+            neighbours = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT DISTINCT xorb FROM xet_shard_xorbs WHERE shard IN "
+                    "(SELECT shard FROM xet_shard_xorbs WHERE xorb=? LIMIT 16) AND xorb != ? "
+                    "LIMIT ?",
+                    (xorb, xorb, _DEDUP_XORBS - 1),
+                )
+            ]
+        described = []
+        for name in (xorb, *neighbours):
+            index = self._index(name)
+            chunks = list(zip(index.hashes, index.sizes, strict=True))
+            described.append((xetformat.hash_from_hex(name), chunks, index.offsets[-1]))
         return xetformat.serialize_dedup_shard(
-            xetformat.hash_from_hex(xorb),
-            list(zip(index.hashes, index.sizes, strict=True)),
-            index.offsets[-1],
+            described,
             secrets.token_bytes(32),
             expiry=int(time.time()) + 7 * 24 * 3600,
             created=int(time.time()),
@@ -212,6 +229,10 @@ class XetStore:
                 raise BadRequest(
                     f"shard names xorb {xetformat.hash_to_hex(described.hash)}, never uploaded"
                 )
+        # Which xorbs go together in de-duplication answers: those the shard's files use (each
+        # term's verification hash proves the uploader held its chunks).
+        group = sorted({xetformat.hash_to_hex(t.xorb) for f in shard.files for t in f.terms})
+        shard_id = hashlib.sha256(body).hexdigest()
         new = 0
         for info in shard.files:
             checked = self._check_file(info)
@@ -239,6 +260,11 @@ class XetStore:
                         "INSERT OR IGNORE INTO lfs_objects (repo_id, oid, size) VALUES (?, ?, ?)",
                         (grant.repo_id, checked.sha256, checked.size),
                     )
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO xet_shard_xorbs (shard, xorb) VALUES (?, ?)",
+                [(shard_id, xorb) for xorb in group],
+            )
         return new
 
     def _check_file(self, info: xetformat.FileInfo) -> XetFile:

@@ -345,18 +345,17 @@ def parse_shard(body: bytes, *, max_entries: int) -> Shard:
 
 
 def serialize_dedup_shard(
-    xorb: bytes,
-    chunks: Sequence[tuple[bytes, int]],
-    stored_size: int,
+    xorbs: Sequence[tuple[bytes, Sequence[tuple[bytes, int]], int]],
     hmac_key: bytes,
     *,
     expiry: int,
     created: int = 0,
 ) -> bytes:
-    """A global-deduplication answer: one xorb's chunks with their hashes keyed by `hmac_key`.
+    """A global-deduplication answer: xorbs' chunks with their hashes keyed by `hmac_key`.
 
-    `chunks` are `(hash, size)` in xorb order. Keyed hashes let a client match chunks it holds
-    without learning the hashes of chunks it does not hold (which would let it claim them).
+    `xorbs` are `(xorb hash, chunks as (hash, size) in xorb order, stored size)`. Keyed hashes
+    let a client match chunks it holds without learning the hashes of chunks it does not hold
+    (which would let it claim them).
 
     The answer is a whole shard file as xet-core writes it: after the info sections come the
     lookup tables the footer points at (file, xorb and chunk: truncated hash -> entry index,
@@ -366,20 +365,30 @@ def serialize_dedup_shard(
     file_info_offset = len(out)
     out += _BOOKEND + bytes(16)
     cas_info_offset = len(out)
-    raw_size = sum(size for _, size in chunks)
-    out += xorb + struct.pack("<IIII", 0, len(chunks), raw_size, stored_size)
-    keyed = [blake3.blake3(digest, key=hmac_key).digest() for digest, _ in chunks]
-    start = 0  # each chunk's start in the xorb's unpacked bytes
-    for digest, (_, size) in zip(keyed, chunks, strict=True):
-        out += digest + struct.pack("<II", start, size) + bytes(8)
-        start += size
+    xorb_lookup: list[tuple[int, int]] = []
+    chunk_lookup: list[tuple[int, int, int]] = []
+    entry = 0  # entries of the CAS info section: a xorb's header, then its chunks
+    total_raw = total_stored = 0
+    for xorb, chunks, stored_size in xorbs:
+        raw_size = sum(size for _, size in chunks)
+        total_raw, total_stored = total_raw + raw_size, total_stored + stored_size
+        out += xorb + struct.pack("<IIII", 0, len(chunks), raw_size, stored_size)
+        xorb_lookup.append((_truncated(xorb), entry))
+        start = 0  # each chunk's start in the xorb's unpacked bytes
+        for index, (digest, size) in enumerate(chunks):
+            keyed = blake3.blake3(digest, key=hmac_key).digest()
+            out += keyed + struct.pack("<II", start, size) + bytes(8)
+            chunk_lookup.append((_truncated(keyed), entry, index))
+            start += size
+        entry += 1 + len(chunks)
     out += _BOOKEND + bytes(16)
     file_lookup_offset = len(out)  # no files: an empty table
     xorb_lookup_offset = len(out)
-    out += struct.pack("<QI", _truncated(xorb), 0)  # the xorb's header is entry 0
+    for key, at in sorted(xorb_lookup):
+        out += struct.pack("<QI", key, at)
     chunk_lookup_offset = len(out)
-    for key, index in sorted((_truncated(d), i) for i, d in enumerate(keyed)):
-        out += struct.pack("<QII", key, 0, index)
+    for key, at, index in sorted(chunk_lookup):
+        out += struct.pack("<QII", key, at, index)
     footer_offset = len(out)
     out += struct.pack(
         "<QQQQQQQQQ",
@@ -389,12 +398,12 @@ def serialize_dedup_shard(
         file_lookup_offset,
         0,
         xorb_lookup_offset,
-        1,
+        len(xorb_lookup),
         chunk_lookup_offset,
-        len(chunks),
+        len(chunk_lookup),
     )
     out += hmac_key + struct.pack("<QQ", created, expiry) + bytes(48)
-    out += struct.pack("<QQQQ", stored_size, raw_size, raw_size, footer_offset)
+    out += struct.pack("<QQQQ", total_stored, total_raw, total_raw, footer_offset)
     assert len(out) - footer_offset == _FOOTER_SIZE
     return bytes(out)
 
