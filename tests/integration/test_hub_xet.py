@@ -210,7 +210,11 @@ def test_a_client_with_an_empty_cache_dedups_against_what_the_hub_holds(
 
 
 def test_upload_folder_with_create_pr_opens_a_pull_request_that_its_author_fills(
-    hub: LocalHub, api: HfApi, tmp_path: Path, hub_tokens: HubTokens
+    hub: LocalHub,
+    api: HfApi,
+    tmp_path: Path,
+    hub_tokens: HubTokens,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The Xet upload pipeline opens the pull request first (`create_pull_request`), then
     # commits to its ref: here by a user with no write access to the repo.
@@ -251,7 +255,17 @@ def test_upload_folder_with_create_pr_opens_a_pull_request_that_its_author_fills
         repo_id="carol/mine", path_or_fileobj=b"x", path_in_repo="x", revision="refs/pr/1"
     )
     assert opened.git_reference == "refs/pr/1"
-    assert carol.list_repo_files("carol/mine", revision="refs/pr/1") == [".gitattributes", "x"]
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # and over LFS (a ref'd batch)
+    big = os.urandom(2 * 1024 * 1024)
+    api.upload_file(
+        repo_id="carol/mine", path_or_fileobj=big, path_in_repo="big.bin", revision="refs/pr/1"
+    )
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    assert carol.list_repo_files("carol/mine", revision="refs/pr/1") == [
+        ".gitattributes",
+        "big.bin",
+        "x",
+    ]
     with pytest.raises(HfHubHTTPError) as refused:  # alice's pull request, not carol's main
         api.upload_file(repo_id="carol/mine", path_or_fileobj=b"x", path_in_repo="x")
     assert refused.value.response.status_code == 403

@@ -161,9 +161,15 @@ def _batch(
     # An upload that names no ref may be for a pull request, which a contributor without write
     # access to the repo may open (the client leaves the ref out for `create_pr`).
     uploads_to_ref = operation == "upload" and body.get("ref") is not None
-    repo = load_repo(request, plural, namespace, name, write=uploads_to_ref)
+    ref = body.get("ref")
+    ref_name = ref.get("name") if isinstance(ref, dict) else None
+    repo = load_repo(request, plural, namespace, name)
     caller = caller_of(request)
-    if operation == "upload" and not uploads_to_ref:
+    # A pull request's author may push to its ref, as to the commit route.
+    to_own_pr = isinstance(ref_name, str) and hub.repos.may_push_to(repo, caller, ref_name)
+    if uploads_to_ref and not to_own_pr:
+        repo = load_repo(request, plural, namespace, name, write=True)
+    if operation == "upload" and (not uploads_to_ref or to_own_pr):
         hub.repos.require_contributor(caller, repo)
     if operation == "download":
         hub.repos.check_file_access(repo, caller)
