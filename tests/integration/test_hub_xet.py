@@ -287,7 +287,10 @@ def test_xet_tokens_are_scoped_to_one_repo_and_one_access(
     hub: LocalHub, api: HfApi, hub_tokens: HubTokens
 ) -> None:
     api.create_repo("acme/secret", private=True)
-    api.upload_file(repo_id="acme/secret", path_or_fileobj=os.urandom(70000), path_in_repo="s")
+    # Under the LFS threshold, a file is LFS (so Xet) when its sample holds a NUL byte: one in
+    # seven runs of 512 random bytes holds none, so the NUL is put there.
+    data = b"\0" + os.urandom(69999)
+    api.upload_file(repo_id="acme/secret", path_or_fileobj=data, path_in_repo="s")
     head = httpx2.head(
         f"{hub.url}/acme/secret/resolve/main/s",
         headers={"Authorization": f"Bearer {hub_tokens.writer.token}"},
