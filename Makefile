@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo test conformance lint typecheck unit venv clean
+.PHONY: demo test test-lfs-client conformance lint typecheck unit venv clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
@@ -33,6 +33,13 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The Hub's read, write and file tests again with the client's LFS path (hf_xet disabled), so
+# both transfer paths stay covered: `make test` runs them with the default client (Xet).
+test-lfs-client: $(STAMP)
+	HF_HUB_DISABLE_XET=1 $(BIN)/python -m pytest -n 2 -m "not docker" $(PYTEST_ARGS) \
+		tests/integration/test_hub_reads.py tests/integration/test_hub_writes.py \
+		tests/integration/test_hub_files.py tests/integration/test_hub_protocol_edges.py
 
 # huggingface_hub's own tests against the local Hub (downloads the pinned client's sdist).
 conformance: $(STAMP)

@@ -22,8 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-# The local Hub speaks LFS, not Xet; huggingface_hub reads these once, at import.
-os.environ["HF_HUB_DISABLE_XET"] = "1"
+# huggingface_hub reads these once, at import.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("ZENML_LOGGING_COLORS_DISABLED", "true")  # also the Space app's logs

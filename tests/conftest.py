@@ -21,8 +21,6 @@ os.environ.update(
         "HF_HOME": str(_ISOLATED_ROOT / "hf"),
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        # The local Hub speaks LFS only; huggingface_hub reads this at import.
-        "HF_HUB_DISABLE_XET": "1",
         "ZENML_CONFIG_PATH": str(_ISOLATED_ROOT / "zenml"),
         "ZENML_ANALYTICS_OPT_IN": "false",
         "ZENML_AUTO_OPEN_DASHBOARD": "false",
@@ -126,6 +124,14 @@ def hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
     """A local Hub on a free loopback port, stopped after the test."""
     with LocalHub(hub_settings) as running:
         yield running
+
+
+@pytest.fixture
+def lfs_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the LFS transfer protocol itself: the client uploads over LFS, not Xet."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ class ZenML:
             "ZENML_AUTO_OPEN_DASHBOARD": "false",
             "ZENML_LOGGING_COLORS_DISABLED": "true",
             "ZENML_ENABLE_RICH_TRACEBACK": "false",
-            "HF_HUB_DISABLE_XET": "1",
             "COLUMNS": "250",
         }
         (root / "home").mkdir(parents=True, exist_ok=True)

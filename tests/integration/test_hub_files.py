@@ -52,7 +52,7 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 
 def test_upload_then_snapshot_download_is_byte_identical(
-    api: HfApi, hub: LocalHub, tmp_path: Path, hub_tokens: HubTokens
+    api: HfApi, hub: LocalHub, tmp_path: Path, hub_tokens: HubTokens, lfs_client: None
 ) -> None:
     folder = make_folder(tmp_path)
     repo = api.create_repo("acme/roundtrip")

@@ -34,7 +34,6 @@ def hf_env(hub: LocalHub, token: str, home: Path) -> dict[str, str]:
         "HF_ENDPOINT": hub.url,
         "HF_TOKEN": token,
         "HF_HOME": str(home),
-        "HF_HUB_DISABLE_XET": "1",
     }
 
 
@@ -94,7 +93,7 @@ def test_hf_cli_upload_and_download(hub: LocalHub, hub_tokens: HubTokens, tmp_pa
 
 
 def test_registry_prefix_serves_an_independent_realm(
-    hub: LocalHub, hub_tokens: HubTokens, tmp_path: Path
+    hub: LocalHub, hub_tokens: HubTokens, tmp_path: Path, lfs_client: None
 ) -> None:
     endpoint = f"{hub.url}/acme/models/huggingface"
     prefixed = HfApi(endpoint=endpoint, token=hub_tokens.writer.token)
@@ -179,7 +178,7 @@ def test_oversized_commit_payload_is_refused(
 
 
 def test_cut_off_lfs_upload_leaves_nothing_and_retry_succeeds(
-    hub: LocalHub, hub_tokens: HubTokens
+    hub: LocalHub, hub_tokens: HubTokens, lfs_client: None
 ) -> None:
     api = HfApi(endpoint=hub.url, token=hub_tokens.writer.token)
     api.create_repo("acme/resume")
@@ -234,9 +233,22 @@ def test_cut_off_lfs_upload_leaves_nothing_and_retry_succeeds(
 
 
 def test_xet_requests_get_an_actionable_error(hub: LocalHub, hub_tokens: HubTokens) -> None:
+    """The Hub root serves Xet; a registry realm speaks LFS only and says how to get there."""
     HfApi(endpoint=hub.url, token=hub_tokens.writer.token).create_repo("acme/xet")
-    status, _headers, payload = raw_request(
+    status, headers, payload = raw_request(
         f"{hub.url}/api/models/acme/xet/xet-write-token/main",
+        "GET",
+        None,
+        hub_tokens.writer.token,
+        "application/json",
+    )
+    assert status == 200
+    assert payload["casUrl"] == f"{hub.url}/_xet"
+    assert headers["x-xet-access-token"] == payload["accessToken"]
+    registry = f"{hub.url}/acme/models/huggingface"
+    HfApi(endpoint=registry, token=hub_tokens.writer.token).create_repo("acme/xet")
+    status, _headers, payload = raw_request(
+        f"{registry}/api/models/acme/xet/xet-write-token/main",
         "GET",
         None,
         hub_tokens.writer.token,

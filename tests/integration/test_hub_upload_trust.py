@@ -137,7 +137,13 @@ def test_declared_size_must_equal_the_content(
 
 
 def test_dedup_only_where_the_caller_could_read_the_object(
-    hub: LocalHub, hub_tokens: HubTokens, api: HfApi, secret: str, carol: HfApi, tmp_path: Path
+    hub: LocalHub,
+    hub_tokens: HubTokens,
+    api: HfApi,
+    secret: str,
+    carol: HfApi,
+    tmp_path: Path,
+    lfs_client: None,
 ) -> None:
     before = hub_stats(hub)["lfs_upload_bytes"]
     api.create_repo("acme/copy", private=True)

@@ -2,25 +2,34 @@
 
 The process runtime does not build images, so these tests look at what the Space repo holds
 and what each redeploy changes; tests/containers/test_docker_space_build.py builds and serves
-the same context in a real Docker Space.
+the same context in a real Docker Space. One test lets the app start (no sandbox, so it can
+open this test's ZenML store) to check that a file of the context committed through Xet is
+what the running Space reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib
+import json
 import logging
+import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, hf_hub_url
 from zenml.deployers.exceptions import DeployerError
+from zenml.deployers.utils import invoke_deployment
 
 from tests.conftest import HubTokens, hub_faults, space_counters
 from tests.integration.test_deployer_bad_input import hub_writes
 from tests.integration.zenml_stacks import register_hf_stack
-from zenml_hf_registry.hub import LocalHub
+from zenml_hf_registry.hub import HubSettings, LocalHub
 
 pytestmark = pytest.mark.integration
 
@@ -238,3 +247,85 @@ def test_a_file_dropped_while_the_hub_fails_is_still_deleted_on_the_next_deploy(
     assert (
         "notes.md" not in clean_zenml.get_deployment("built").deployment_metadata["managed_files"]
     )
+
+
+BLOB_APP = '''"""A pipeline that answers with what it reads of a file committed with its code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from zenml import pipeline, step
+
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "model.bin"
+
+
+@step
+def read_weights(start: int, length: int) -> str:
+    data = WEIGHTS.read_bytes()
+    return json.dumps(
+        {
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "slice": data[start : start + length].hex(),
+            "read_from": str(WEIGHTS),
+        }
+    )
+
+
+@pipeline
+def blob_app(start: int = 0, length: int = 16) -> str:
+    return read_weights(start, length)
+'''
+
+
+@pytest.fixture
+def unsandboxed_hub(hub_settings: HubSettings) -> Iterator[LocalHub]:
+    """A process-runtime Hub whose Spaces may open this test's ZenML store (a SQLite file):
+    the app then really starts, which it cannot reach from the sandbox."""
+    settings = hub_settings.model_copy(update={"space_sandbox": "none"})
+    with LocalHub(settings) as running:
+        yield running
+
+
+def test_a_space_built_from_a_context_with_an_lfs_sized_file_serves_its_exact_bytes(
+    clean_zenml: Any, unsandboxed_hub: LocalHub, hub_tokens: HubTokens, project: Path
+) -> None:
+    hub = unsandboxed_hub
+    weights = os.urandom(12 * 1024 * 1024)  # LFS-sized: the default client sends it via Xet
+    (project / "weights").mkdir()
+    (project / "weights" / "model.bin").write_bytes(weights)
+    (project / "blob_app.py").write_text(BLOB_APP)
+    token = hub_tokens.writer.token
+    register_hf_stack(clean_zenml, {"token": token, "endpoint": hub.url, "organization": "acme"})
+    api = HfApi(endpoint=hub.url, token=token)
+
+    sys.path.insert(0, str(project))
+    try:
+        blob_app = importlib.import_module("blob_app").blob_app
+        blob_app.with_options(settings=BUILD_IN_SPACE).deploy(deployment_name="blob", timeout=120)
+    finally:
+        sys.path.remove(str(project))
+        sys.modules.pop("blob_app", None)
+    space_id = clean_zenml.get_deployment("blob").deployment_metadata["space_id"]
+
+    # The file went through Xet (the Hub knows it as a Xet file) and reads back byte-exact.
+    url = hf_hub_url(space_id, "weights/model.bin", repo_type="space", endpoint=hub.url)
+    metadata = api.get_hf_file_metadata(url=url)
+    assert metadata.xet_file_data is not None
+    assert metadata.size == len(weights)
+
+    # The running Space's app reads the committed file: the whole of it, and a slice inside.
+    start = 7 * 1024 * 1024 + 123
+    answer = invoke_deployment("blob", start=start, length=64)
+    served = json.loads(answer["outputs"]["output"])
+    # Read from the Space's own copy of its files, not from the project it was deployed from.
+    assert not Path(served.pop("read_from")).is_relative_to(project)
+    assert served == {
+        "size": len(weights),
+        "sha256": hashlib.sha256(weights).hexdigest(),
+        "slice": weights[start : start + 64].hex(),
+    }
+    clean_zenml.delete_deployment("blob")

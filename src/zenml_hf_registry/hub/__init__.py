@@ -1,8 +1,8 @@
-"""A local Hugging Face Hub: repos, files and LFS over the real Hub protocol.
+"""A local Hugging Face Hub: repos, files, LFS and Xet storage over the real Hub protocol.
 
 Importable and runnable without ZenML. Start one in-process with :class:`LocalHub`, or from the
-shell with `zenml-hf-registry hub serve`. Clients must upload over LFS: set
-`HF_HUB_DISABLE_XET=1` (huggingface_hub uses Xet whenever `hf_xet` is installed).
+shell with `zenml-hf-registry hub serve`. Default clients work unchanged (huggingface_hub uploads
+through Xet whenever `hf_xet` is installed); registry prefixes speak LFS only.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from zenml_hf_registry.hub.errors import HubError, header_text
 from zenml_hf_registry.hub.faults import Faults
 from zenml_hf_registry.hub.registry import PackageBackend
 from zenml_hf_registry.hub.repos import RepoBackend
-from zenml_hf_registry.hub.routes import buckets, downloads, registry, repos, spaces, uploads
+from zenml_hf_registry.hub.routes import buckets, cas, downloads, registry, repos, spaces, uploads
 from zenml_hf_registry.hub.settings import HubSettings
 from zenml_hf_registry.hub.spaces.manager import SpaceManager
 from zenml_hf_registry.hub.spaces.runtimes import DockerRuntime, ProcessRuntime, Runtime
@@ -36,6 +36,8 @@ from zenml_hf_registry.hub.spaces.sandbox import space_sandbox
 from zenml_hf_registry.hub.state import Hub, HubStats
 from zenml_hf_registry.hub.storage import BlobStore, Database
 from zenml_hf_registry.hub.tickets import TicketSigner
+from zenml_hf_registry.hub.xet import XetStore
+from zenml_hf_registry.hub.xetformat import MAX_XORB_SIZE
 
 __all__ = ["create_app"]
 
@@ -43,7 +45,7 @@ __all__ = ["create_app"]
 _PREFIX_RE = re.compile(
     r"^/(?P<org>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<registry>[A-Za-z0-9][A-Za-z0-9_.-]*)/huggingface(?=/|$)"
 )
-_RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator", "_lfs"}
+_RESERVED_ORGS = {"api", "spaces", "datasets", "models", "_emulator", "_lfs", "_xet"}
 
 
 class _BodyTooLargeError(BaseException):
@@ -67,6 +69,10 @@ class _BodyLimit:
     def _limit(self, path: str) -> int:
         if path.startswith("/_lfs/"):
             return self.settings.max_file_size
+        if path.startswith("/_xet/v1/xorbs/"):
+            return MAX_XORB_SIZE
+        if path.startswith("/_xet/v1/shards"):
+            return self.settings.max_xet_shard_size
         if "/commit/" in path:
             return self.settings.max_request_size
         return self.settings.max_json_size
@@ -224,6 +230,13 @@ def create_app(settings: HubSettings) -> FastAPI:
     settings.data_dir.chmod(0o700)  # Space secrets are stored here
     db = Database(settings.data_dir / "hub.sqlite3")
     blobs = BlobStore(settings.data_dir)
+    xet = XetStore(
+        settings.data_dir,
+        db,
+        token_ttl=settings.xet_token_ttl,
+        max_shard_entries=settings.max_xet_shard_entries,
+    )
+    blobs.reconstructed = xet  # Xet files read like any blob, through BlobStore's read path
     repo_backend = RepoBackend(db, blobs, settings.tokens, settings.organizations)
     bucket_backend = BucketBackend(db, settings.data_dir / "buckets", repo_backend)
     runtime: Runtime = (
@@ -242,6 +255,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         spaces=SpaceManager(settings, repo_backend, blobs, runtime, bucket_backend),
         packages=PackageBackend(db, blobs, repo_backend, settings.registries),
         buckets=bucket_backend,
+        xet=xet,
     )
     if settings.admin_token:
         hub.admin_token = settings.admin_token
@@ -284,6 +298,7 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     app.include_router(buckets.router)  # first: `/api/{repo_type}/...` would take its paths
     app.include_router(repos.router)
+    app.include_router(cas.router)
     app.include_router(uploads.router)
     app.include_router(downloads.router)
     app.include_router(spaces.router)

@@ -116,7 +116,7 @@ class PackageBackend:
             return
         files = self.repos.list_files(repo, commit_id)
         checksums = package_checksums(
-            PackageFile(f.path, f.size, lambda f=f: self.blobs.path(f.sha256).open("rb"))  # type: ignore[misc]
+            PackageFile(f.path, f.size, lambda f=f: self.blobs.open(f.sha256))  # type: ignore[misc]
             for f in files
         )
         with self.db.transaction() as conn:

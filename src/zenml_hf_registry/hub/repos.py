@@ -39,6 +39,7 @@ __all__ = [
     "CommitRecord",
     "CommitResult",
     "FileEntry",
+    "PullRequest",
     "Repo",
     "RepoBackend",
     "RepoType",
@@ -237,6 +238,23 @@ class CommitResult:
 
     commit_id: str
     pr_num: int | None = None
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """A pull request: the ref `refs/pr/{num}` and what it was opened with."""
+
+    num: int
+    title: str
+    description: str
+    author: str
+    base: str
+    created_at: str
+
+    @property
+    def ref(self) -> str:
+        """The git ref its commits go to."""
+        return f"refs/pr/{self.num}"
 
 
 def _ref_candidates(revision: str) -> list[tuple[str, str]]:
@@ -794,7 +812,7 @@ class RepoBackend:
             return None
         if entry.size > _MAX_CONFIG_FILE:
             return None
-        return self.blobs.path(entry.sha256).read_bytes().decode("utf-8", "replace")
+        return self.blobs.read_bytes(entry.sha256).decode("utf-8", "replace")
 
     def last_commits(
         self, repo: Repo, commit_id: str, paths: Iterable[str]
@@ -881,7 +899,7 @@ class RepoBackend:
             )
             if not readable or not self.blobs.exists(oid):
                 return False
-            stored = self.blobs.path(oid).stat().st_size
+            stored = self.blobs.size(oid)
             if stored != size:
                 raise UnprocessableEntity(f"LFS object {oid} has {stored} bytes, not {size}")
             conn.execute(
@@ -1000,12 +1018,8 @@ class RepoBackend:
                     )
                 if parent_commit is not None:
                     head = self._commit_by_prefix(conn, repo, parent_commit)
-                pr_num = self._next_pr_number(conn, repo)
+                pr_num = self._open_pr(conn, repo, caller, name, head, title, message)
                 kind, name = "pr", str(pr_num)
-                conn.execute(
-                    "INSERT INTO refs (repo_id, kind, name, commit_id) VALUES (?, 'pr', ?, ?)",
-                    (repo.id, name, head),
-                )
             elif kind == "tag":
                 raise BadRequest(
                     f"Cannot commit to tag {name!r}: commit to a branch or a pull request ref"
@@ -1078,6 +1092,74 @@ class RepoBackend:
         if len(rows) != 1:
             raise RevisionNotFound(f"Invalid rev id: {prefix}")
         return str(rows[0][0])
+
+    def create_pull_request(
+        self, repo: Repo, caller: TokenSpec | None, *, title: str, description: str
+    ) -> PullRequest:
+        """`HfApi.create_pull_request`: open `refs/pr/N` on the default branch's head, empty.
+
+        huggingface_hub's Xet upload pipeline opens a pull request this way and then commits to
+        its ref. Plain discussions are not served.
+        """
+        self.require_contributor(caller, repo)
+        assert caller is not None  # checked above
+        branch = "main"  # repos are created with `main`, their default branch
+        with self.db.transaction() as conn:
+            ref = self._find_ref(conn, repo, branch)
+            if ref is None:
+                raise RevisionNotFound(f"Invalid rev id: {branch}")
+            num = self._open_pr(conn, repo, caller, branch, ref[2], title, description)
+        found = self.pull_request(repo, num)
+        assert found is not None
+        return found
+
+    def pull_request(self, repo: Repo, num: int) -> PullRequest | None:
+        """Pull request `num` of the repo, or None."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT num, title, description, author, base, created_at FROM pull_requests "
+                "WHERE repo_id=? AND num=?",
+                (repo.id, num),
+            ).fetchone()
+        return None if row is None else PullRequest(*row)
+
+    def may_push_to(self, repo: Repo, caller: TokenSpec | None, revision: str) -> bool:
+        """Whether `revision` is a pull request ref that `caller` opened (and so may push to)."""
+        match = _PR_REF_RE.match(revision)
+        if caller is None or match is None:
+            return False
+        opened = self.pull_request(repo, int(match.group(1)))
+        return opened is not None and opened.author == caller.user
+
+    def _open_pr(
+        self,
+        conn: Any,
+        repo: Repo,
+        caller: TokenSpec | None,
+        branch: str,
+        head: str,
+        title: str,
+        description: str,
+    ) -> int:
+        num = self._next_pr_number(conn, repo)
+        conn.execute(
+            "INSERT INTO refs (repo_id, kind, name, commit_id) VALUES (?, 'pr', ?, ?)",
+            (repo.id, str(num), head),
+        )
+        conn.execute(
+            "INSERT INTO pull_requests (repo_id, num, title, description, author, base, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                repo.id,
+                num,
+                title,
+                description,
+                caller.user if caller else "",
+                f"refs/heads/{branch}",
+                _now(),
+            ),
+        )
+        return num
 
     @staticmethod
     def _next_pr_number(conn: Any, repo: Repo) -> int:

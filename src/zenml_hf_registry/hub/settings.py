@@ -148,6 +148,17 @@ class HubSettings(BaseModel):
         ge=1024,
         description="Largest body of any other route (JSON); refused before it is read.",
     )
+    xet_token_ttl: int = Field(
+        default=3600, ge=1, description="Seconds a Xet CAS access token is valid."
+    )
+    max_xet_shard_size: int = Field(
+        default=64 * MiB, ge=1024, description="Largest Xet shard accepted (the spec's limit)."
+    )
+    max_xet_shard_entries: int = Field(
+        default=1_000_000,
+        ge=16,
+        description="Most file terms plus xorb chunks one Xet shard may describe.",
+    )
     tree_page_size: int = Field(default=1000, ge=1, le=10000, description="Entries per tree page.")
     registries: tuple[RegistrySpec, ...] = Field(
         default=(), description="Package registries served below `/{org}/{name}/huggingface`."

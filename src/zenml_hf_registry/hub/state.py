@@ -22,6 +22,7 @@ from zenml_hf_registry.hub.settings import HubSettings
 from zenml_hf_registry.hub.spaces.manager import SpaceManager
 from zenml_hf_registry.hub.storage import BlobStore, Database
 from zenml_hf_registry.hub.tickets import TicketSigner
+from zenml_hf_registry.hub.xet import XetStore
 
 __all__ = ["CommitListener", "DownloadListener", "Hub", "HubStats"]
 
@@ -87,6 +88,7 @@ class Hub:
     spaces: SpaceManager
     packages: PackageBackend
     buckets: BucketBackend
+    xet: XetStore
     admin_token: str = field(default_factory=lambda: "hub_admin_" + secrets.token_urlsafe(24))
     stats: HubStats = field(default_factory=HubStats)
     faults: Faults = field(default_factory=Faults)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -24,11 +26,20 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from zenml_hf_registry.hub.errors import PayloadTooLarge, UnprocessableEntity
 
-__all__ = ["BlobInfo", "BlobLease", "BlobStore", "Database", "git_blob_oid", "lfs_pointer"]
+__all__ = [
+    "BlobInfo",
+    "BlobLease",
+    "BlobStore",
+    "BlockReader",
+    "Database",
+    "ReconstructedBlobs",
+    "git_blob_oid",
+    "lfs_pointer",
+]
 
 _CHUNK = 1024 * 1024
 
@@ -51,6 +62,16 @@ CREATE TABLE IF NOT EXISTS refs (
     name TEXT NOT NULL,
     commit_id TEXT NOT NULL,
     PRIMARY KEY (repo_id, kind, name)
+);
+CREATE TABLE IF NOT EXISTS pull_requests (
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    num INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    author TEXT NOT NULL,
+    base TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (repo_id, num)
 );
 CREATE TABLE IF NOT EXISTS commits (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
@@ -89,6 +110,34 @@ CREATE TABLE IF NOT EXISTS buckets (
     private INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     UNIQUE (realm, namespace, name)
+);
+CREATE TABLE IF NOT EXISTS xet_xorbs (
+    hash TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    chunks BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS xet_chunks (
+    hash TEXT PRIMARY KEY,
+    xorb TEXT NOT NULL,
+    idx INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS xet_files (
+    hash TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    sha256 TEXT,
+    terms BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS xet_files_sha256 ON xet_files (sha256);
+CREATE TABLE IF NOT EXISTS xet_shard_xorbs (
+    shard TEXT NOT NULL,
+    xorb TEXT NOT NULL,
+    PRIMARY KEY (shard, xorb)
+);
+CREATE INDEX IF NOT EXISTS xet_shard_xorbs_xorb ON xet_shard_xorbs (xorb);
+CREATE TABLE IF NOT EXISTS xet_file_repos (
+    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (repo_id, hash)
 );
 CREATE TABLE IF NOT EXISTS lfs_objects (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
@@ -143,8 +192,49 @@ class BlobLease:
             self._held.clear()
 
 
+class ReconstructedBlobs(Protocol):
+    """Blobs kept as something else than a file (Xet reconstructions), found by sha256."""
+
+    def blob_size(self, sha256: str) -> int | None:
+        """The size of the blob with this sha256, None when not held."""
+
+    def blob_blocks(self, sha256: str, start: int, end: int | None) -> Iterator[bytes]:
+        """The blob's bytes `[start, end)` in blocks."""
+
+
+class BlockReader(io.RawIOBase):
+    """A read-only binary stream over an iterator of byte blocks."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._blocks = blocks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill `buffer` from the next blocks; 0 at the end."""
+        while not self._pending:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._pending = block
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
 class BlobStore:
-    """Content-addressed files under `root/blobs`, written atomically through `root/tmp`."""
+    """Content-addressed files under `root/blobs`, written atomically through `root/tmp`.
+
+    Every reader goes through `open`, `size`, `iter_range` or `copy_to`: a blob is either a
+    file here or a reconstruction held by `reconstructed` (Xet), and reads the same either way.
+    """
+
+    reconstructed: ReconstructedBlobs | None = None
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -166,8 +256,59 @@ class BlobStore:
         return self.blobs / sha256[:2] / sha256
 
     def exists(self, sha256: str) -> bool:
-        """Whether a blob with this sha256 is stored."""
+        """Whether a blob with this sha256 is stored (as a file or a reconstruction)."""
+        if self.path(sha256).is_file():
+            return True
+        return self.reconstructed is not None and self.reconstructed.blob_size(sha256) is not None
+
+    def exists_as_file(self, sha256: str) -> bool:
+        """Whether the blob is stored as a file (an LFS or inline upload)."""
         return self.path(sha256).is_file()
+
+    def size(self, sha256: str) -> int:
+        """The size of a stored blob; `FileNotFoundError` when it is not stored."""
+        path = self.path(sha256)
+        if path.is_file():
+            return path.stat().st_size
+        size = self.reconstructed.blob_size(sha256) if self.reconstructed else None
+        if size is None:
+            raise FileNotFoundError(sha256)
+        return size
+
+    def local_file(self, sha256: str) -> Path | None:
+        """The blob's file when it is one (to serve it with sendfile-style responses)."""
+        path = self.path(sha256)
+        return path if path.is_file() else None
+
+    def open(self, sha256: str) -> IO[bytes]:
+        """A binary stream of the blob's bytes; `FileNotFoundError` when it is not stored."""
+        path = self.path(sha256)
+        if path.is_file():
+            return path.open("rb")
+        return io.BufferedReader(BlockReader(self.iter_range(sha256, 0, None)), _CHUNK)
+
+    def iter_range(self, sha256: str, start: int, end: int | None) -> Iterator[bytes]:
+        """The blob's bytes `[start, end)` (to the end when `end` is None) in blocks."""
+        path = self.path(sha256)
+        if path.is_file():
+            return _file_blocks(path, start, end)
+        if self.reconstructed is None or self.reconstructed.blob_size(sha256) is None:
+            raise FileNotFoundError(sha256)
+        return self.reconstructed.blob_blocks(sha256, start, end)
+
+    def copy_to(self, sha256: str, target: Path) -> None:
+        """Write the blob's bytes to `target`."""
+        source = self.local_file(sha256)
+        if source is not None:
+            shutil.copyfile(source, target)
+            return
+        with self.open(sha256) as stream, target.open("wb") as out:
+            shutil.copyfileobj(stream, out, _CHUNK)
+
+    def read_bytes(self, sha256: str) -> bytes:
+        """The whole blob in memory (small files: cards, configs)."""
+        with self.open(sha256) as stream:
+            return stream.read()
 
     @contextlib.contextmanager
     def lease(self) -> Iterator[BlobLease]:
@@ -277,6 +418,19 @@ class BlobStore:
         handle.flush()
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp_path.replace(target)
+
+
+def _file_blocks(path: Path, start: int, end: int | None) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        remaining = None if end is None else end - start
+        while remaining is None or remaining > 0:
+            block = handle.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
+            if not block:
+                return
+            if remaining is not None:
+                remaining -= len(block)
+            yield block
 
 
 class Database:

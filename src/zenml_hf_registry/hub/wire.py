@@ -178,6 +178,7 @@ class TreeFile(WireModel):
     size: int
     path: str
     lfs: LfsTreeInfo | None = None
+    xet_hash: str | None = None
     last_commit: LastCommit | None = None
 
 
@@ -268,6 +269,7 @@ class RepoInfoBody(WireModel):
     subdomain: str | None = None
     host: str | None = None
     runtime: SpaceRuntimeBody | None = None
+    xet_enabled: bool | None = None
 
 
 class BucketUrlBody(WireModel):

@@ -8,19 +8,19 @@ supports `Range`, which is what `hf_hub_download` needs to verify and resume.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse
 
-from zenml_hf_registry.hub.context import caller_of, hub_of, load_repo
+from zenml_hf_registry.hub.context import (
+    blob_response,
+    caller_of,
+    external_base,
+    hub_of,
+    load_repo,
+    realm_of,
+)
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-
-class _BlobResponse(FileResponse):
-    """FileResponse with 1 MiB reads: 64 KiB reads halve throughput on large LFS files."""
-
-    chunk_size = 1024 * 1024
 
 
 def _resolve(request: Request, plural: str, namespace: str, name: str, rest: str) -> Response:
@@ -38,16 +38,19 @@ def _resolve(request: Request, plural: str, namespace: str, name: str, rest: str
     if entry.lfs:
         headers["X-Linked-Etag"] = f'"{entry.sha256}"'
         headers["X-Linked-Size"] = str(entry.size)
-    blob = hub.blobs.path(entry.sha256)
+        xet_file = hub.xet.find_by_sha256(entry.sha256) if not realm_of(request) else None
+        if xet_file is not None:
+            # A Xet-backed file: Xet clients fetch it from the CAS with a read token.
+            headers["X-Xet-Hash"] = xet_file.hash
+            token_url = (
+                f"{external_base(request)}/api/{plural}/{repo.repo_id}/xet-read-token/{commit_id}"
+            )
+            headers["Link"] = f'<{token_url}>; rel="xet-auth"'
     if request.method == "HEAD":
         headers["Content-Length"] = str(entry.size)
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
     hub.on_download(repo, commit_id, entry)
-    # FileResponse streams from disk in chunks and honours Range / If-Range.
-    response = _BlobResponse(blob, headers=headers, media_type="application/octet-stream")
-    # FileResponse derives its own ETag from the file's stat; the Hub's is the content id.
-    response.headers["ETag"] = headers["ETag"]
-    return response
+    return blob_response(request, hub.blobs, entry.sha256, headers)
 
 
 for _prefix, _plural in (("", "models"), ("/datasets", "datasets"), ("/spaces", "spaces")):

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import html
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -33,7 +34,7 @@ from zenml_hf_registry.hub.errors import (
     Unauthorized,
     header_text,
 )
-from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, Repo, RepoType
+from zenml_hf_registry.hub.repos import CommitRecord, FileEntry, PullRequest, Repo, RepoType
 from zenml_hf_registry.hub.spaces.manager import validate_hardware
 from zenml_hf_registry.hub.spaces.models import SPACE_SDKS
 from zenml_hf_registry.hub.wire import (
@@ -72,6 +73,7 @@ _EXPAND_COMMON = (
     "tags",
     "trendingScore",
     "usedStorage",
+    "xetEnabled",
 )
 _EXPANDABLE = {
     RepoType.MODEL: frozenset(
@@ -360,6 +362,8 @@ def _full_repo_info(request: Request, repo: Repo, revision: str) -> dict[str, An
         subdomain=f"{repo.namespace}-{repo.name}".lower().replace(".", "-") if space else None,
         host=hub.spaces.host_url(repo) if space else None,
         runtime=SpaceRuntimeBody.model_validate(hub.spaces.runtime_info(repo)) if space else None,
+        # Registry realms speak LFS only, as Buildkite's registries do.
+        xet_enabled=not repo.realm,
     ).body()
 
 
@@ -402,11 +406,23 @@ def list_repo_refs(
     return hub_of(request).repos.list_repo_refs(repo, include_pull_requests=include_prs).body()
 
 
-def _tree_item(entry: FileEntry) -> dict[str, Any]:
+def _tree_item(entry: FileEntry, xet_hashes: dict[str, str]) -> dict[str, Any]:
     lfs = LfsTreeInfo(oid=entry.sha256, size=entry.size, pointer_size=entry.pointer_size)
     return TreeFile(
-        oid=entry.git_oid, size=entry.size, path=entry.path, lfs=lfs if entry.lfs else None
+        oid=entry.git_oid,
+        size=entry.size,
+        path=entry.path,
+        lfs=lfs if entry.lfs else None,
+        xet_hash=xet_hashes.get(entry.sha256) if entry.lfs else None,
     ).body()
+
+
+def _xet_hashes(request: Request, entries: Iterable[FileEntry]) -> dict[str, str]:
+    """sha256 -> Xet hash of the Xet-backed LFS files among `entries` (as huggingface.co lists
+    them, so clients need no HEAD per file); registries serve no Xet, so none there."""
+    if realm_of(request):
+        return {}
+    return hub_of(request).xet.xet_hashes(e.sha256 for e in entries if e.lfs)
 
 
 def _expanded(
@@ -503,8 +519,11 @@ def list_repo_tree(
         if recursive or len(parts) == base_depth + 1:
             listed.append(entry)
     oids = _folder_oids(files, seen_folders)
+    xet_hashes = _xet_hashes(request, (item for item in listed if not isinstance(item, str)))
     items = [
-        TreeFolder(oid=oids[item], path=item).body() if isinstance(item, str) else _tree_item(item)
+        TreeFolder(oid=oids[item], path=item).body()
+        if isinstance(item, str)
+        else _tree_item(item, xet_hashes)
         for item in listed
     ]
     page_size = min(limit or hub.settings.tree_page_size, hub.settings.tree_page_size)
@@ -547,9 +566,10 @@ def _paths_info(
     wanted = [p for p in dict.fromkeys(p.strip("/") for p in paths) if p]
     folder_oids = _folder_oids(files, {p for p in wanted if p not in by_path})
     items: list[dict[str, Any]] = []
+    xet_hashes = _xet_hashes(request, (by_path[p] for p in wanted if p in by_path))
     for path in wanted:
         if path in by_path:
-            items.append(_tree_item(by_path[path]))
+            items.append(_tree_item(by_path[path], xet_hashes))
         elif path in folder_oids:
             items.append(TreeFolder(oid=folder_oids[path], path=path).body())
     if expand:
@@ -752,3 +772,61 @@ def _no_canonical_repo(repo_type: str, name: str) -> None:
     if repo_type not in ("models", "datasets", "spaces"):
         raise NotFound(f"Not found: /api/{repo_type}/{name}")
     raise RepoNotFound(f"Repository Not Found for url: {repo_type}/{name}")
+
+
+_MAX_PR_TEXT = 64 * 1024
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/discussions")
+def create_discussion(
+    request: Request, repo_type: str, namespace: str, name: str, body: JsonBody
+) -> dict[str, Any]:
+    """`HfApi.create_pull_request`: opens `refs/pr/N` (plain discussions are not served).
+
+    huggingface_hub's Xet upload pipeline (`upload_folder(create_pr=True)`) opens its pull
+    request this way, then commits to the ref.
+    """
+    if realm_of(request):
+        raise NotFound("registries have no pull requests")
+    if body.get("pullRequest") is not True:
+        raise BadRequest("the local Hub serves pull requests, not discussions")
+    title, description = body.get("title"), body.get("description") or ""
+    if not isinstance(title, str) or not title.strip() or not isinstance(description, str):
+        raise BadRequest("a pull request needs a 'title' (and an optional 'description') text")
+    if len(title) + len(description) > _MAX_PR_TEXT:
+        raise BadRequest(f"title and description are limited to {_MAX_PR_TEXT} characters")
+    repo = load_repo(request, repo_type, namespace, name)
+    opened = hub_of(request).repos.create_pull_request(
+        repo, caller_of(request), title=title.strip(), description=description
+    )
+    return _pull_request_body(repo, opened)
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/discussions/{num}")
+def get_discussion_details(
+    request: Request, repo_type: str, namespace: str, name: str, num: int
+) -> dict[str, Any]:
+    """`HfApi.get_discussion_details` of a pull request (no events, diff or conflicts kept)."""
+    repo = load_repo(request, repo_type, namespace, name)
+    opened = hub_of(request).repos.pull_request(repo, num) if not realm_of(request) else None
+    if opened is None:
+        raise NotFound(f"pull request {num} not found")
+    return _pull_request_body(repo, opened)
+
+
+def _pull_request_body(repo: Repo, opened: PullRequest) -> dict[str, Any]:
+    return {
+        "num": opened.num,
+        "title": opened.title,
+        "author": {"name": opened.author},
+        "createdAt": opened.created_at,
+        "status": "draft",
+        "repo": {"name": repo.repo_id, "type": repo.type.value},
+        "isPullRequest": True,
+        "events": [],
+        "changes": {"base": opened.base},
+        "filesWithConflicts": [],
+        "pinned": False,
+        "locked": False,
+        "collection": "discussions",
+    }

@@ -20,12 +20,20 @@ import json
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
-from zenml_hf_registry.hub.context import caller_of, external_base, hub_of, load_repo, repo_url
+from zenml_hf_registry.hub.context import (
+    blob_response,
+    caller_of,
+    external_base,
+    hub_of,
+    load_repo,
+    repo_url,
+)
 from zenml_hf_registry.hub.errors import (
     BadRequest,
     NotFound,
@@ -67,7 +75,7 @@ def preupload(
 ) -> dict[str, Any]:
     """Decide per file: regular (inline in the commit) or LFS; report the current oid if any."""
     hub = hub_of(request)
-    repo = _load_for_commit(request, repo_type, namespace, name)
+    repo = _load_for_commit(request, repo_type, namespace, name, revision)
     try:
         commit_id: str | None = hub.repos.resolve_revision(repo, revision)
     except RevisionNotFound:
@@ -153,9 +161,15 @@ def _batch(
     # An upload that names no ref may be for a pull request, which a contributor without write
     # access to the repo may open (the client leaves the ref out for `create_pr`).
     uploads_to_ref = operation == "upload" and body.get("ref") is not None
-    repo = load_repo(request, plural, namespace, name, write=uploads_to_ref)
+    ref = body.get("ref")
+    ref_name = ref.get("name") if isinstance(ref, dict) else None
+    repo = load_repo(request, plural, namespace, name)
     caller = caller_of(request)
-    if operation == "upload" and not uploads_to_ref:
+    # A pull request's author may push to its ref, as to the commit route.
+    to_own_pr = isinstance(ref_name, str) and hub.repos.may_push_to(repo, caller, ref_name)
+    if uploads_to_ref and not to_own_pr:
+        repo = load_repo(request, plural, namespace, name, write=True)
+    if operation == "upload" and (not uploads_to_ref or to_own_pr):
         hub.repos.require_contributor(caller, repo)
     if operation == "download":
         hub.repos.check_file_access(repo, caller)
@@ -250,7 +264,7 @@ def _verify(
     oid, size = str(body.get("oid", "")), body.get("size")
     if not hub.repos.has_lfs_object(repo, oid):
         raise UnprocessableEntity(f"LFS object {oid} was not uploaded")
-    stored = hub.blobs.path(oid).stat().st_size
+    stored = hub.blobs.size(oid)
     if size is not None and stored != size:
         raise UnprocessableEntity(f"LFS object {oid} has {stored} bytes, not {size}")
     return {"success": True}
@@ -370,16 +384,7 @@ def download_object(request: Request, ticket: str) -> Response:
     _, oid, _ = _signer(hub).check(ticket, TicketAction.DOWNLOAD)
     if not hub.blobs.exists(oid):
         raise NotFound(f"LFS object {oid} is no longer stored")
-    return FileResponse(hub.blobs.path(oid), media_type="application/octet-stream")
-
-
-@router.post("/api/{repo_type}/{namespace}/{name}/xet-write-token/{revision:path}")
-@router.get("/api/{repo_type}/{namespace}/{name}/xet-write-token/{revision:path}")
-@router.get("/api/{repo_type}/{namespace}/{name}/xet-read-token/{revision:path}")
-def xet_not_supported(repo_type: str, namespace: str, name: str, revision: str) -> Response:
-    """The local Hub speaks LFS only; say so clearly instead of a bare 404."""
-    message = "This Hub does not support Xet storage; set HF_HUB_DISABLE_XET=1 to upload over LFS"
-    return JSONResponse({"error": message}, status_code=501, headers={"X-Error-Message": message})
+    return blob_response(request, hub.blobs, oid, {})
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/super-squash/{revision:path}")
@@ -436,7 +441,7 @@ async def create_commit(
 ) -> dict[str, Any]:
     """NDJSON commit: a header line, then file / lfsFile / deletedFile / deletedFolder lines."""
     hub = hub_of(request)
-    repo = _load_for_commit(request, repo_type, namespace, name)
+    repo = _load_for_commit(request, repo_type, namespace, name, revision)
     create_pr = _flag(request.query_params.get("create_pr"))
     header: dict[str, Any] | None = None
     operations: list[CommitOperation] = []
@@ -541,9 +546,19 @@ async def create_commit(
     ).body()
 
 
-def _load_for_commit(request: Request, repo_type: str, namespace: str, name: str) -> Repo:
-    """The repo a preupload or commit targets: write access, or a contributor for `create_pr`."""
+def _load_for_commit(
+    request: Request, repo_type: str, namespace: str, name: str, revision: str
+) -> Repo:
+    """The repo a preupload or commit targets: write access, or a contributor for `create_pr`
+    or for a pull request ref the caller opened (as the Hub lets a PR's author push to it)."""
     if not _flag(request.query_params.get("create_pr")):
+        revision = unquote(revision)
+        if revision.startswith("refs/pr/"):
+            repo = load_repo(request, repo_type, namespace, name)
+            repos, caller = hub_of(request).repos, caller_of(request)
+            if repos.may_push_to(repo, caller, revision):
+                repos.require_contributor(caller, repo)
+                return repo
         return load_repo(request, repo_type, namespace, name, write=True)
     repo = load_repo(request, repo_type, namespace, name)
     hub_of(request).repos.require_contributor(caller_of(request), repo)

@@ -563,7 +563,7 @@ class SpaceManager:
         for entry in self.repos.list_files(repo, commit):
             target = folder / entry.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.blobs.path(entry.sha256), target)
+            self.blobs.copy_to(entry.sha256, target)
             if entry.path in ("README.md", "Dockerfile"):
                 small[entry.path] = target.read_bytes()
         return folder, commit, small
@@ -834,7 +834,7 @@ class SpaceManager:
                 continue
             target = staging / entry.path[len(base) :]
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.blobs.path(entry.sha256), target)
+            self.blobs.copy_to(entry.sha256, target)
         try:
             staging.rename(folder)
         except OSError:  # another start materialised it first
