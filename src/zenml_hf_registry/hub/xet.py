@@ -37,6 +37,7 @@ __all__ = ["XetFile", "XetGrant", "XetStore", "XetTerm"]
 _CHUNK_ROW = struct.Struct("<32sII")  # chunk hash, frame offset, uncompressed size
 _TERM_ROW = struct.Struct("<32sIII")  # xorb hash, chunk start, chunk end, size
 _FETCH_TTL = 3600
+_READ_BUFFER = 1024 * 1024  # xorb reads: a few frames per system call
 _DEDUP_XORBS = 128  # xorbs in one de-duplication answer (8 GiB of chunks at most)
 
 
@@ -132,34 +133,52 @@ class XetStore:
         """Whether a xorb is stored."""
         return self.xorb_path(xorb).is_file()
 
+    def spool_path(self) -> Path:
+        """A new temporary file name for an incoming xorb body (see `put_xorb_file`)."""
+        return self.tmp / f"xorb-{uuid.uuid4().hex}"
+
     def put_xorb(self, xorb: str, body: bytes) -> bool:
-        """Verify and store a xorb; returns whether it was new. `BadRequest` when invalid."""
-        raw = _checked_hash(xorb)
+        """Verify and store a xorb held in memory; see `put_xorb_file`."""
+        spooled = self.spool_path()
+        spooled.write_bytes(body)
+        return self.put_xorb_file(xorb, spooled)
+
+    def put_xorb_file(self, xorb: str, spooled: Path) -> bool:
+        """Verify and store a xorb spooled to `spooled` (moved into place, or removed);
+        returns whether it was new. `BadRequest` when invalid.
+
+        The body is read one frame at a time, so a verify costs one chunk of memory however
+        many xorbs arrive at once.
+        """
         try:
-            parsed = xetformat.parse_xorb(body)
-        except xetformat.XetFormatError as exc:
-            raise BadRequest(f"invalid xorb: {exc}") from exc
-        if parsed.hash() != raw:
-            raise BadRequest("the xorb's chunks do not hash to the xorb hash in the URL")
-        target = self.xorb_path(xorb)
-        if target.is_file():
-            return False
-        table = b"".join(_CHUNK_ROW.pack(c.hash, c.offset, c.size) for c in parsed.chunks)
-        table += struct.pack("<I", parsed.content_end)
-        tmp = self.tmp / f"xorb-{uuid.uuid4().hex}"
-        tmp.write_bytes(body)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with self.db.transaction() as conn:
-            tmp.replace(target)
-            conn.execute(
-                "INSERT OR IGNORE INTO xet_xorbs (hash, size, chunks) VALUES (?, ?, ?)",
-                (xorb, len(body), table),
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO xet_chunks (hash, xorb, idx) VALUES (?, ?, ?)",
-                [(xetformat.hash_to_hex(c.hash), xorb, i) for i, c in enumerate(parsed.chunks)],
-            )
-        return True
+            raw = _checked_hash(xorb)
+            size = spooled.stat().st_size
+            try:
+                with spooled.open("rb") as handle:
+                    parsed = xetformat.read_xorb(handle, size)
+            except xetformat.XetFormatError as exc:
+                raise BadRequest(f"invalid xorb: {exc}") from exc
+            if parsed.hash() != raw:
+                raise BadRequest("the xorb's chunks do not hash to the xorb hash in the URL")
+            target = self.xorb_path(xorb)
+            if target.is_file():
+                return False
+            table = b"".join(_CHUNK_ROW.pack(c.hash, c.offset, c.size) for c in parsed.chunks)
+            table += struct.pack("<I", parsed.content_end)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with self.db.transaction() as conn:
+                spooled.replace(target)
+                conn.execute(
+                    "INSERT OR IGNORE INTO xet_xorbs (hash, size, chunks) VALUES (?, ?, ?)",
+                    (xorb, size, table),
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO xet_chunks (hash, xorb, idx) VALUES (?, ?, ?)",
+                    [(xetformat.hash_to_hex(c.hash), xorb, i) for i, c in enumerate(parsed.chunks)],
+                )
+            return True
+        finally:
+            spooled.unlink(missing_ok=True)
 
     def _index(self, xorb: str) -> _XorbIndex:
         cached = self._index_cache.get(xorb)
@@ -432,7 +451,9 @@ class XetStore:
     def _pieces(
         self, stored: XetFile, start: int = 0, end: int | None = None
     ) -> Iterator[bytes | memoryview]:
-        """`iter_bytes` without copies: uncompressed chunks are views of the xorb's bytes."""
+        """`iter_bytes` frame by frame: a reader holds one chunk at a time, however long the
+        xorb ranges its file is made of (so concurrent downloads cost no more than a chunk
+        each)."""
         end = stored.size if end is None else min(end, stored.size)
         if start >= end:
             return
@@ -440,28 +461,27 @@ class XetStore:
         remaining = end - start
         for term in terms:
             index = self._index(term.xorb)
-            lo, hi = index.offsets[term.start], index.offsets[term.end]
-            with self.xorb_path(term.xorb).open("rb") as handle:
-                handle.seek(lo)
-                frames = memoryview(handle.read(hi - lo))
-            position = 0
-            for i in range(term.start, term.end):
-                frame_size = int.from_bytes(frames[position + 1 : position + 4], "little")
-                scheme = frames[position + 4]
-                payload = frames[position + 8 : position + 8 + frame_size]
-                position += 8 + frame_size
-                data: bytes | memoryview = (
-                    payload
-                    if scheme == 0 and frame_size == index.sizes[i]
-                    else xetformat.decompress_chunk(scheme, payload, index.sizes[i])
-                )
-                if skip:
-                    data, skip = data[skip:], max(0, skip - len(data))
-                if len(data) >= remaining:
-                    yield data[:remaining]
-                    return
-                remaining -= len(data)
-                yield data
+            with self.xorb_path(term.xorb).open("rb", buffering=_READ_BUFFER) as handle:
+                handle.seek(index.offsets[term.start])
+                for i in range(term.start, term.end):
+                    header = handle.read(8)
+                    frame_size = int.from_bytes(header[1:4], "little")
+                    scheme = header[4]
+                    payload = handle.read(frame_size)
+                    if len(payload) != frame_size:
+                        raise OSError(f"xorb {term.xorb} is shorter than its index says")
+                    data: bytes | memoryview = (
+                        payload
+                        if scheme == 0 and frame_size == index.sizes[i]
+                        else xetformat.decompress_chunk(scheme, payload, index.sizes[i])
+                    )
+                    if skip:
+                        data, skip = memoryview(data)[skip:], max(0, skip - len(data))
+                    if len(data) >= remaining:
+                        yield data[:remaining]
+                        return
+                    remaining -= len(data)
+                    yield data
 
     def sha256_of_bytes(self, stored: XetFile) -> str:
         """The sha256 of a stored file's bytes, hashed straight from its xorbs in one pass."""

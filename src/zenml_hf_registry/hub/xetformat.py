@@ -9,9 +9,11 @@ bytes actually present, and a malformed body raises `XetFormatError` (a 400 for 
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import blake3
 import lz4.frame
@@ -34,6 +36,7 @@ __all__ = [
     "hash_to_hex",
     "parse_shard",
     "parse_xorb",
+    "read_xorb",
     "serialize_dedup_shard",
     "verification_hash",
     "xorb_hash",
@@ -193,41 +196,55 @@ def _ungroup4(grouped: bytes) -> bytes:
 
 
 def parse_xorb(body: bytes, *, verify: bool = True) -> Xorb:
-    """Parse (and by default verify) a serialized xorb: frames, then an optional footer.
+    """Parse (and by default verify) a serialized xorb held in memory; see `read_xorb`."""
+    if len(body) > MAX_XORB_SIZE:
+        raise XetFormatError(f"xorb is {len(body)} bytes; at most {MAX_XORB_SIZE} allowed")
+    return read_xorb(io.BytesIO(body), len(body), verify=verify)
+
+
+def read_xorb(stream: BinaryIO, size: int, *, verify: bool = True) -> Xorb:
+    """Parse (and by default verify) a serialized xorb of `size` bytes: frames, then an
+    optional footer. The stream is read one frame at a time, so memory stays at one chunk
+    whatever the xorb's size.
 
     Verifying decompresses every chunk and hashes it; without it only the framing is read
     (for xorbs this server stored after verifying them).
     """
-    if len(body) > MAX_XORB_SIZE:
-        raise XetFormatError(f"xorb is {len(body)} bytes; at most {MAX_XORB_SIZE} allowed")
-    view = memoryview(body)
+    if size > MAX_XORB_SIZE:
+        raise XetFormatError(f"xorb is {size} bytes; at most {MAX_XORB_SIZE} allowed")
     chunks: list[ChunkRef] = []
     offset = 0
-    while offset < len(body):
-        if body.startswith(_XORB_FOOTER_IDENT, offset):
+    while offset < size:
+        header = stream.read(min(8, size - offset))
+        if header.startswith(_XORB_FOOTER_IDENT):
             break  # the xorb's own metadata footer (chunk hashes and boundaries)
-        if offset + 8 > len(body):
+        if len(header) < 8:
             raise XetFormatError(f"truncated chunk header at byte {offset}")
-        version = body[offset]
-        frame_size = int.from_bytes(body[offset + 1 : offset + 4], "little")
-        scheme = body[offset + 4]
-        size = int.from_bytes(body[offset + 5 : offset + 8], "little")
+        version = header[0]
+        frame_size = int.from_bytes(header[1:4], "little")
+        scheme = header[4]
+        length = int.from_bytes(header[5:8], "little")
         if version != 0:
             raise XetFormatError(f"chunk header version {version} at byte {offset}")
-        if size == 0 or size > MAX_CHUNK_SIZE or frame_size > MAX_CHUNK_SIZE + 1024:
+        if length == 0 or length > MAX_CHUNK_SIZE or frame_size > MAX_CHUNK_SIZE + 1024:
             raise XetFormatError(f"chunk at byte {offset} has an impossible size")
         end = offset + 8 + frame_size
-        if end > len(body):
+        if end > size:
             raise XetFormatError(f"chunk at byte {offset} runs past the end of the xorb")
-        payload = view[offset + 8 : end]
         digest = b""
         if verify:
-            # An uncompressed chunk is hashed where it lies, without a copy.
-            data = payload if scheme == 0 else decompress_chunk(scheme, payload, size)
-            if len(data) != size:
-                raise XetFormatError(f"chunk at byte {offset} holds {len(data)} bytes, not {size}")
+            payload = stream.read(frame_size)
+            if len(payload) != frame_size:
+                raise XetFormatError(f"chunk at byte {offset} runs past the end of the xorb")
+            data = payload if scheme == 0 else decompress_chunk(scheme, payload, length)
+            if len(data) != length:
+                raise XetFormatError(
+                    f"chunk at byte {offset} holds {len(data)} bytes, not {length}"
+                )
             digest = chunk_hash(data)
-        chunks.append(ChunkRef(digest, offset, 8 + frame_size, size, scheme))
+        else:
+            stream.seek(frame_size, io.SEEK_CUR)
+        chunks.append(ChunkRef(digest, offset, 8 + frame_size, length, scheme))
         offset = end
     if not chunks:
         raise XetFormatError("xorb holds no chunks")

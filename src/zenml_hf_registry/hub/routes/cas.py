@@ -12,11 +12,13 @@ range fetches that stand in for the Hub's CDN.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from zenml_hf_registry.hub.context import (
     caller_of,
@@ -26,8 +28,9 @@ from zenml_hf_registry.hub.context import (
     parse_range,
     realm_of,
 )
-from zenml_hf_registry.hub.errors import BadRequest, NotFound, Unauthorized
+from zenml_hf_registry.hub.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from zenml_hf_registry.hub.xet import XetGrant, XetStore
+from zenml_hf_registry.hub.xetformat import MAX_XORB_SIZE
 
 __all__ = ["router"]
 
@@ -94,8 +97,21 @@ async def upload_xorb(request: Request, prefix: str, xorb: str) -> JSONResponse:
     if prefix != "default":
         raise BadRequest(f"unknown xorb prefix {prefix!r}")
     store.xorb_path(xorb)  # a 400 for a malformed hash before reading the body
-    body = await request.body()
-    inserted = await run_in_threadpool(store.put_xorb, xorb, body)
+    # Spooled to disk as it arrives (the body limit is checked before this route runs, and
+    # again here for a body without a declared length), then verified frame by frame.
+    spooled = store.spool_path()
+    received = 0
+    try:
+        with spooled.open("wb") as sink:
+            async for piece in request.stream():
+                received += len(piece)
+                if received > MAX_XORB_SIZE:
+                    raise PayloadTooLarge(f"a xorb is at most {MAX_XORB_SIZE} bytes")
+                sink.write(piece)
+    except BaseException:
+        spooled.unlink(missing_ok=True)
+        raise
+    inserted = await run_in_threadpool(store.put_xorb_file, xorb, spooled)
     return JSONResponse({"was_inserted": inserted})
 
 
@@ -207,15 +223,31 @@ def fetch_xorb_range(request: Request, xorb: str, range: str, expires: int, sig:
     if requested is not None and requested.strip() != f"bytes={first}-{last}":
         raise BadRequest("the Range header must be the signed range")
     path = store.xorb_path(xorb)
-    with path.open("rb") as handle:
-        handle.seek(first)
-        data = handle.read(last - first + 1)
-    if len(data) != last - first + 1:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise NotFound(f"xorb {xorb} not found") from None
+    if last >= size:
         raise NotFound(f"xorb {xorb} does not hold the signed range")
-    size = path.stat().st_size
-    return Response(
-        data,
+    return StreamingResponse(
+        _file_range(path, first, last + 1),
         status_code=206 if requested is not None else 200,
-        headers={"Content-Range": f"bytes {first}-{last}/{size}"},
+        headers={
+            "Content-Range": f"bytes {first}-{last}/{size}",
+            "Content-Length": str(last - first + 1),
+        },
         media_type="application/octet-stream",
     )
+
+
+def _file_range(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """A file's bytes `[start, end)` in blocks of 1 MiB (a signed range may be a whole xorb)."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            block = handle.read(min(left, 1024 * 1024))
+            if not block:
+                return
+            left -= len(block)
+            yield block
