@@ -85,6 +85,12 @@ class Hub:
         with urllib.request.urlopen(request, timeout=30) as reply:
             return json.load(reply)
 
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident memory so far (VmHWM), in MB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = int(re.search(r"VmHWM:\s+(\d+) kB", status)[1])  # type: ignore[index]
+        return round(kib * 1024 / 1e6, 1)
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -163,6 +169,7 @@ def main() -> None:
             m: {"upload": [], "download": []} for m in ("xet", "lfs")
         }
         upload_bytes: dict[str, int] = {}
+        peak_rss: dict[str, float] = {"xet": 0.0, "lfs": 0.0}
         runs = 0
         for repeat in range(args.repeats):
             for mode in ("xet", "lfs") if repeat % 2 == 0 else ("lfs", "xet"):
@@ -181,6 +188,7 @@ def main() -> None:
                     times[mode]["download"].append(seconds)
                     assert sha256_of(target / FILE) == expected, f"{mode} download differs"
                     shutil.rmtree(target)
+                    peak_rss[mode] = max(peak_rss[mode], hub.peak_rss_mb())
                     print(
                         f"run {repeat} {mode}: up {times[mode]['upload'][-1]:.2f} s, "
                         f"down {times[mode]['download'][-1]:.2f} s"
@@ -239,6 +247,7 @@ def main() -> None:
                 k: round(medians["xet"][k] / medians["lfs"][k], 2) for k in ("upload", "download")
             },
             "upload_request_bytes": upload_bytes,
+            "server_peak_rss_mb": peak_rss,
             "reupload_after_1mib_change": {
                 "seconds": round(reupload, 3),
                 "request_bytes": reupload_bytes,
