@@ -27,6 +27,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -247,6 +249,54 @@ def recursive_listings(endpoint: str, args: argparse.Namespace) -> str:
     return f"{counts} entries each, {time.perf_counter() - started:.1f} s"
 
 
+def _xorb(seed: int, size: int) -> tuple[str, bytes]:
+    """A valid xorb of `size` bytes of incompressible 64 KiB chunks, and its hash string."""
+    from zenml_hf_registry.hub import xetformat
+
+    frames: list[bytes] = []
+    chunks: list[tuple[bytes, int]] = []
+    block = 64 * 1024
+    for i in range(size // block):
+        data = os.urandom(block - 4) + (seed * 100000 + i).to_bytes(4, "little")
+        header = bytes([0]) + block.to_bytes(3, "little") + bytes([0]) + block.to_bytes(3, "little")
+        frames.append(header + data)
+        chunks.append((xetformat.chunk_hash(data), block))
+    return xetformat.hash_to_hex(xetformat.xorb_hash(chunks)), b"".join(frames)
+
+
+def concurrent_xorbs(endpoint: str, args: argparse.Namespace) -> str:
+    """A writer sends 8 valid 64 MiB xorbs at once (each spooled, then verified chunk by chunk)."""
+    request = urllib.request.Request(
+        f"{endpoint}/api/models/acme/small/xet-write-token/main",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        grant = json.load(reply)
+    cas, token = grant["casUrl"], grant["accessToken"]
+    xorbs = [_xorb(seed, 64 * MiB) for seed in range(8)]
+    answers: list[str] = []
+
+    def send(xorb: str, body: bytes) -> None:
+        request = urllib.request.Request(
+            f"{cas}/v1/xorbs/default/{xorb}",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=300) as reply:
+                answers.append(f"{reply.status} {reply.read().decode()}")
+        except urllib.error.HTTPError as exc:
+            answers.append(f"{exc.code} {exc.read().decode()[:200]}")
+
+    threads = [threading.Thread(target=send, args=xorb) for xorb in xorbs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return f"{len(answers)} answers: {sorted(set(answers))}"
+
+
 ATTACKS: dict[str, Callable[[str, argparse.Namespace], str]] = {
     "big_json_body": big_json_body,
     "big_headers": big_headers,
@@ -254,6 +304,7 @@ ATTACKS: dict[str, Callable[[str, argparse.Namespace], str]] = {
     "long_ndjson_line": long_ndjson_line,
     "commit_many_files": commit_many_files,
     "recursive_listings": recursive_listings,
+    "concurrent_xorbs": concurrent_xorbs,
 }
 
 
