@@ -22,7 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-# huggingface_hub reads these once, at import.
+# huggingface_hub reads these once, at import. Its caches (hf_xet's chunk and shard caches
+# and logs included) go under .demo/, never into your HOME or your own HF_HOME.
+os.environ["HF_HOME"] = str(Path(__file__).resolve().parent.parent / ".demo" / "hf-home")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("ZENML_LOGGING_COLORS_DISABLED", "true")  # also the Space app's logs
