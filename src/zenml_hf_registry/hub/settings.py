@@ -151,6 +151,13 @@ class HubSettings(BaseModel):
     xet_token_ttl: int = Field(
         default=3600, ge=1, description="Seconds a Xet CAS access token is valid."
     )
+    xet_upload_grace: int = Field(
+        default=24 * 3600,
+        ge=0,
+        description="Seconds a xorb uploaded to a repo (or offered to its uploader for "
+        "de-duplication) is kept for the shard that will use it, when no file uses it yet. "
+        "Deleting the repo ends it at once.",
+    )
     max_xet_shard_size: int = Field(
         default=64 * MiB, ge=1024, description="Largest Xet shard accepted (the spec's limit)."
     )

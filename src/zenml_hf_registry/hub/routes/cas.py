@@ -93,7 +93,7 @@ def _grant(request: Request, *, write: bool) -> tuple[XetStore, XetGrant]:
 @router.post(_CAS + "/v1/xorbs/{prefix}/{xorb}")
 async def upload_xorb(request: Request, prefix: str, xorb: str) -> JSONResponse:
     """Store a xorb after checking its framing, its chunks and its hash."""
-    store, _ = _grant(request, write=True)
+    store, grant = _grant(request, write=True)
     if prefix != "default":
         raise BadRequest(f"unknown xorb prefix {prefix!r}")
     store.xorb_path(xorb)  # a 400 for a malformed hash before reading the body
@@ -111,7 +111,7 @@ async def upload_xorb(request: Request, prefix: str, xorb: str) -> JSONResponse:
     except BaseException:
         spooled.unlink(missing_ok=True)
         raise
-    inserted = await run_in_threadpool(store.put_xorb_file, xorb, spooled)
+    inserted = await run_in_threadpool(store.put_xorb_file, xorb, spooled, grant)
     return JSONResponse({"was_inserted": inserted})
 
 
@@ -120,7 +120,7 @@ def head_xorb(request: Request, prefix: str, xorb: str) -> Response:
     """Whether a xorb is stored (its size as `Content-Length`)."""
     store, _ = _grant(request, write=False)
     path = store.xorb_path(xorb)
-    if prefix != "default" or not path.is_file():
+    if prefix != "default" or not store.has_xorb(xorb):
         raise NotFound(f"xorb {xorb} not found")
     return Response(headers={"Content-Length": str(path.stat().st_size)})
 
