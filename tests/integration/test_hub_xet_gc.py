@@ -198,7 +198,8 @@ def test_a_dedup_answer_keeps_its_xorbs_for_the_upload_that_relies_on_them(
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for(lambda: _rows(hub, "xet_pending") > 0, "the dedup answer")
+        # The answer marked the source's xorb pending for acme/copy, which will name it.
+        _wait_for(lambda: _pending_for(hub, "acme/copy") & source_xorbs, "the dedup answer")
         api.delete_repo("acme/source")
         assert _xorb_files(hub) >= source_xorbs  # pending for acme/copy: kept
         output, _ = upload.communicate(timeout=120)
@@ -206,6 +207,17 @@ def test_a_dedup_answer_keeps_its_xorbs_for_the_upload_that_relies_on_them(
         upload.kill()
     assert upload.returncode == 0, output.decode(errors="replace")
     assert _download(hub, api, "acme/copy", tmp_path / "c") == data[:-1]
+
+
+def _pending_for(hub: LocalHub, repo_id: str) -> set[str]:
+    namespace, name = repo_id.split("/")
+    with sqlite3.connect(hub.settings.data_dir / "hub.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT p.xorb FROM xet_pending p JOIN repos r ON r.id = p.repo_id "
+            "WHERE r.namespace=? AND r.name=?",
+            (namespace, name),
+        )
+        return {str(r[0]) for r in rows}
 
 
 def test_a_shard_naming_a_collected_xorb_is_refused_and_a_retry_stores_it(
