@@ -154,9 +154,9 @@ class HubSettings(BaseModel):
     xet_upload_grace: int = Field(
         default=24 * 3600,
         ge=0,
-        description="Seconds a xorb uploaded to a repo (or offered to its uploader for "
-        "de-duplication) is kept for the shard that will use it, when no file uses it yet. "
-        "Deleting the repo ends it at once.",
+        description="Seconds a xorb is kept after it was last uploaded or offered for "
+        "de-duplication, when no file uses it: for the shard that will name it, also from a "
+        "client's local shard cache.",
     )
     max_xet_shard_size: int = Field(
         default=64 * MiB, ge=1024, description="Largest Xet shard accepted (the spec's limit)."

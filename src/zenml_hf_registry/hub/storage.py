@@ -141,10 +141,8 @@ CREATE TABLE IF NOT EXISTS xet_file_repos (
     PRIMARY KEY (repo_id, hash)
 );
 CREATE TABLE IF NOT EXISTS xet_pending (
-    xorb TEXT NOT NULL,
-    repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
-    touched REAL NOT NULL,
-    PRIMARY KEY (xorb, repo_id)
+    xorb TEXT PRIMARY KEY,
+    touched REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS lfs_objects (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,

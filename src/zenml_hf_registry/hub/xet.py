@@ -155,18 +155,18 @@ class XetStore:
         """A new temporary file name for an incoming xorb body (see `put_xorb_file`)."""
         return self.tmp / f"xorb-{uuid.uuid4().hex}"
 
-    def put_xorb(self, xorb: str, body: bytes, grant: XetGrant) -> bool:
+    def put_xorb(self, xorb: str, body: bytes) -> bool:
         """Verify and store a xorb held in memory; see `put_xorb_file`."""
         spooled = self.spool_path()
         spooled.write_bytes(body)
-        return self.put_xorb_file(xorb, spooled, grant)
+        return self.put_xorb_file(xorb, spooled)
 
-    def put_xorb_file(self, xorb: str, spooled: Path, grant: XetGrant) -> bool:
+    def put_xorb_file(self, xorb: str, spooled: Path) -> bool:
         """Verify and store a xorb spooled to `spooled` (moved into place, or removed);
         returns whether it was new. `BadRequest` when invalid.
 
-        Stored or not before, the xorb is recorded as pending for the grant's repo (see
-        `collect_garbage`): the shard that uses it comes later.
+        Stored or not before, the xorb is marked pending (see `collect_garbage`): the shard
+        that uses it comes later.
 
         The body is read one frame at a time, so a verify costs one chunk of memory however
         many xorbs arrive at once.
@@ -188,7 +188,7 @@ class XetStore:
             # Whether it is stored is decided in the transaction that records it pending, so
             # a collection is wholly before (the xorb is stored anew) or after (it is kept).
             with self.db.transaction() as conn:
-                _touch_pending(conn, [xorb], grant.repo_id)
+                _touch_pending(conn, [xorb])
                 known = conn.execute("SELECT 1 FROM xet_xorbs WHERE hash=?", (xorb,)).fetchone()
                 if known is not None:
                     return False
@@ -250,8 +250,8 @@ class XetStore:
             ]
             if grant.write:
                 # An uploader will name these xorbs in its shard without uploading them: they
-                # are pending for its repo from this answer on, like the xorbs it uploads.
-                _touch_pending(conn, [xorb, *neighbours], grant.repo_id)
+                # are pending from this answer on, like the xorbs it uploads.
+                _touch_pending(conn, [xorb, *neighbours])
             described = []
             for name in (xorb, *neighbours):
                 index = self._index(name)
@@ -318,11 +318,6 @@ class XetStore:
             conn.executemany(
                 "INSERT OR IGNORE INTO xet_shard_xorbs (shard, xorb) VALUES (?, ?)",
                 [(shard_id, xorb) for xorb in group],
-            )
-            # The files now keep their xorbs; the repo's pending marks on them have served.
-            conn.executemany(
-                "DELETE FROM xet_pending WHERE xorb=? AND repo_id=?",
-                [(xorb, grant.repo_id) for xorb in group],
             )
         return new
 
@@ -430,12 +425,13 @@ class XetStore:
         Pending is what keeps an upload in flight whole. Xorbs reach the CAS before the shard
         that uses them, so between the two nothing references them. Each xorb a client
         uploads, and each one a de-duplication answer offers it (which it will name without
-        uploading), is marked pending for the client's repo in the same transaction that
-        stores or reads it, and stays so for `upload_grace` seconds from the last such mark,
-        until the shard lands (its files then keep the xorb) or the repo is deleted (the mark
-        goes with it: nothing can commit there any more). A lease as blobs have cannot do it:
-        the upload is many requests, with no request spanning them. A grace from the upload
-        alone would not do either: a de-duplicated xorb may be years old.
+        uploading), is marked pending in the same transaction that stores or reads it, and
+        stays so for `upload_grace` seconds from the last such mark. A lease as blobs have
+        cannot do it: the upload is many requests, with no request spanning them. A grace from
+        the first upload alone would not do either: a de-duplicated xorb may be years old.
+        The mark outlives the shard and the repo on purpose: hf_xet keeps the shards it
+        uploaded in a local cache and de-duplicates against them later without asking, so
+        a client that deletes a repo and uploads the same bytes again names the same xorbs.
 
         Why nothing in flight is lost, and nothing accepted misses data: a collection is one
         transaction, so each mark is wholly before it (the xorb is kept) or after it (the
@@ -610,13 +606,11 @@ class XetStore:
         return self.iter_bytes(stored, start, end)
 
 
-def _touch_pending(conn: sqlite3.Connection, xorbs: list[str], repo_id: int) -> None:
+def _touch_pending(conn: sqlite3.Connection, xorbs: list[str]) -> None:
     conn.executemany(
-        # Not for a repo deleted meanwhile: its upload can never commit.
-        "INSERT INTO xet_pending (xorb, repo_id, touched) SELECT ?, ?, ? "
-        "WHERE EXISTS (SELECT 1 FROM repos WHERE id=?) "
-        "ON CONFLICT (xorb, repo_id) DO UPDATE SET touched = excluded.touched",
-        [(xorb, repo_id, time.time(), repo_id) for xorb in xorbs],
+        "INSERT INTO xet_pending (xorb, touched) VALUES (?, ?) "
+        "ON CONFLICT (xorb) DO UPDATE SET touched = excluded.touched",
+        [(xorb, time.time()) for xorb in xorbs],
     )
 
 

@@ -93,7 +93,7 @@ def _grant(request: Request, *, write: bool) -> tuple[XetStore, XetGrant]:
 @router.post(_CAS + "/v1/xorbs/{prefix}/{xorb}")
 async def upload_xorb(request: Request, prefix: str, xorb: str) -> JSONResponse:
     """Store a xorb after checking its framing, its chunks and its hash."""
-    store, grant = _grant(request, write=True)
+    store, _ = _grant(request, write=True)
     if prefix != "default":
         raise BadRequest(f"unknown xorb prefix {prefix!r}")
     store.xorb_path(xorb)  # a 400 for a malformed hash before reading the body
@@ -111,7 +111,7 @@ async def upload_xorb(request: Request, prefix: str, xorb: str) -> JSONResponse:
     except BaseException:
         spooled.unlink(missing_ok=True)
         raise
-    inserted = await run_in_threadpool(store.put_xorb_file, xorb, spooled, grant)
+    inserted = await run_in_threadpool(store.put_xorb_file, xorb, spooled)
     return JSONResponse({"was_inserted": inserted})
 
 
