@@ -235,9 +235,10 @@ def create_app(settings: HubSettings) -> FastAPI:
         db,
         token_ttl=settings.xet_token_ttl,
         max_shard_entries=settings.max_xet_shard_entries,
+        upload_grace=settings.xet_upload_grace,
     )
     blobs.reconstructed = xet  # Xet files read like any blob, through BlobStore's read path
-    repo_backend = RepoBackend(db, blobs, settings.tokens, settings.organizations)
+    repo_backend = RepoBackend(db, blobs, settings.tokens, settings.organizations, xet)
     bucket_backend = BucketBackend(db, settings.data_dir / "buckets", repo_backend)
     runtime: Runtime = (
         DockerRuntime()

@@ -33,6 +33,7 @@ from zenml_hf_registry.hub.errors import (
 from zenml_hf_registry.hub.settings import OrgSpec, TokenRole, TokenSpec
 from zenml_hf_registry.hub.storage import BlobStore, Database, git_blob_oid, lfs_pointer
 from zenml_hf_registry.hub.wire import GitRef, GitRefsBody
+from zenml_hf_registry.hub.xet import XetStore
 
 __all__ = [
     "CommitOperation",
@@ -294,9 +295,11 @@ class RepoBackend:
         blobs: BlobStore,
         tokens: Sequence[TokenSpec],
         organizations: Sequence[OrgSpec] = (),
+        xet: XetStore | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
+        self.xet = xet
         self._tokens = {spec.token: spec for spec in tokens}
         self._orgs = {org.name: org for org in organizations}
 
@@ -563,10 +566,21 @@ class RepoBackend:
         self.collect_garbage()
 
     def collect_garbage(self) -> int:
-        """Remove blobs that no commit and no LFS object references."""
-        with self.db.read() as conn:
-            referenced = {r[0] for r in conn.execute("SELECT DISTINCT sha256 FROM files")}
-            referenced |= {r[0] for r in conn.execute("SELECT DISTINCT oid FROM lfs_objects")}
+        """Remove blobs that no commit, no LFS object and no lease references, then the Xet
+        files and xorbs nothing uses any more (`XetStore.collect_garbage`); returns how many
+        blobs were removed.
+
+        The database lock, then the pin lock, are held throughout (the order every holder of
+        both takes them): no commit, upload or lease sees a state half collected.
+        """
+        with self.db.lock, self.blobs.pin_lock:
+            with self.db.transaction() as conn:
+                referenced = {r[0] for r in conn.execute("SELECT DISTINCT sha256 FROM files")}
+                referenced |= {r[0] for r in conn.execute("SELECT DISTINCT oid FROM lfs_objects")}
+                referenced |= set(self.blobs.pins)
+                xorbs = self.xet.collect_garbage(conn, referenced) if self.xet else []
+            if self.xet:
+                self.xet.remove_xorb_files(xorbs)
             return self.blobs.remove_unreferenced(referenced)
 
     def update_repo_settings(
@@ -978,6 +992,12 @@ class RepoBackend:
         with self.db.transaction() as conn:
             for oid in oids:
                 conn.execute("DELETE FROM lfs_objects WHERE repo_id=? AND oid=?", (repo.id, oid))
+                # A Xet file with this sha256 that the repo uploaded is no longer its own.
+                conn.execute(
+                    "DELETE FROM xet_file_repos WHERE repo_id=? AND hash IN "
+                    "(SELECT hash FROM xet_files WHERE sha256=?)",
+                    (repo.id, oid),
+                )
                 if rewrite_history:
                     conn.execute(
                         "DELETE FROM files WHERE repo_id=? AND sha256=? AND lfs=1", (repo.id, oid)

@@ -151,6 +151,13 @@ class HubSettings(BaseModel):
     xet_token_ttl: int = Field(
         default=3600, ge=1, description="Seconds a Xet CAS access token is valid."
     )
+    xet_upload_grace: int = Field(
+        default=24 * 3600,
+        ge=0,
+        description="Seconds a xorb is kept after it was last uploaded or offered for "
+        "de-duplication, when no file uses it: for the shard that will name it, also from a "
+        "client's local shard cache.",
+    )
     max_xet_shard_size: int = Field(
         default=64 * MiB, ge=1024, description="Largest Xet shard accepted (the spec's limit)."
     )

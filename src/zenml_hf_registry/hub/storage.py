@@ -121,6 +121,7 @@ CREATE TABLE IF NOT EXISTS xet_chunks (
     xorb TEXT NOT NULL,
     idx INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS xet_chunks_xorb ON xet_chunks (xorb);
 CREATE TABLE IF NOT EXISTS xet_files (
     hash TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -138,6 +139,10 @@ CREATE TABLE IF NOT EXISTS xet_file_repos (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
     hash TEXT NOT NULL,
     PRIMARY KEY (repo_id, hash)
+);
+CREATE TABLE IF NOT EXISTS xet_pending (
+    xorb TEXT PRIMARY KEY,
+    touched REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS lfs_objects (
     repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
@@ -176,11 +181,16 @@ class BlobLease:
         self._held: list[str] = []
 
     def pin(self, sha256: str) -> bool:
-        """Pin a blob (stored or about to be); returns whether it is stored now."""
+        """Pin a blob (stored or about to be); returns whether it is stored now.
+
+        Whether it is stored is asked after the pin is counted and outside `pin_lock`: a
+        collection holds that lock while it decides and deletes, so the answer is either from
+        before it (and the pin kept the blob) or from after it (and says the blob is gone).
+        """
         with self._store.pin_lock:
             self._store.pins[sha256] += 1
             self._held.append(sha256)
-            return self._store.exists(sha256)
+        return self._store.exists(sha256)
 
     def release(self) -> None:
         """Give every pin back (the database references what was kept by now)."""
@@ -239,9 +249,11 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.pins: Counter[str] = Counter()
-        # Taken by pinning and by garbage collection's sweep, never while waiting for the
-        # database lock, so the two cannot deadlock.
-        self.pin_lock = threading.Lock()
+        # Taken by pinning and by garbage collection, always after the database lock when
+        # both are held (a collection, or inline files stored inside a transaction), and
+        # never held while waiting for the database, so the two cannot deadlock. Re-entrant:
+        # a collection holds it across its database work and the sweep of the blob files.
+        self.pin_lock = threading.RLock()
         self.blobs = root / "blobs" / "sha256"
         self.tmp = root / "tmp"
         self.blobs.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,11 @@ verification hashes prove the uploader held those chunks, its hash is the merkle
 them, and the sha256 it claims is the sha256 of its reconstructed bytes. The sha256 is what
 makes a Xet file an LFS object of the repo that uploaded it (`lfs_objects`), so commits,
 `resolve`, Space builds and registry packages read it through `BlobStore.open` like any blob.
+
+Garbage collection (`collect_garbage`, run by the repo backend's collection) removes the file
+records no repo references any more, then the xorbs no remaining file uses and no upload in
+flight may still use, with their chunk-index rows, in one transaction. How an upload in flight
+is kept whole is told in `collect_garbage`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hashlib
 import hmac
 import io
 import secrets
+import sqlite3
 import struct
 import threading
 import time
@@ -80,7 +86,15 @@ class _XorbIndex:
 class XetStore:
     """Xorbs, chunk index, file reconstructions and CAS tokens of one local Hub."""
 
-    def __init__(self, root: Path, db: Database, *, token_ttl: int, max_shard_entries: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        db: Database,
+        *,
+        token_ttl: int,
+        max_shard_entries: int,
+        upload_grace: float = 24 * 3600,
+    ) -> None:
         self.root = root / "xet"
         self.xorbs = self.root / "xorbs"
         self.tmp = self.root / "tmp"
@@ -91,6 +105,7 @@ class XetStore:
         self.db = db
         self.token_ttl = token_ttl
         self.max_shard_entries = max_shard_entries
+        self.upload_grace = upload_grace
         key_file = root / "xet-key"
         if not key_file.exists():
             key_file.write_bytes(secrets.token_bytes(32))
@@ -130,8 +145,11 @@ class XetStore:
         return self.xorbs / xorb[:2] / xorb
 
     def has_xorb(self, xorb: str) -> bool:
-        """Whether a xorb is stored."""
-        return self.xorb_path(xorb).is_file()
+        """Whether a xorb is stored (its row is the truth: a collection removes it first)."""
+        _checked_hash(xorb)
+        with self.db.read() as conn:
+            row = conn.execute("SELECT 1 FROM xet_xorbs WHERE hash=?", (xorb,)).fetchone()
+        return row is not None
 
     def spool_path(self) -> Path:
         """A new temporary file name for an incoming xorb body (see `put_xorb_file`)."""
@@ -147,6 +165,9 @@ class XetStore:
         """Verify and store a xorb spooled to `spooled` (moved into place, or removed);
         returns whether it was new. `BadRequest` when invalid.
 
+        Stored or not before, the xorb is marked pending (see `collect_garbage`): the shard
+        that uses it comes later.
+
         The body is read one frame at a time, so a verify costs one chunk of memory however
         many xorbs arrive at once.
         """
@@ -161,12 +182,16 @@ class XetStore:
             if parsed.hash() != raw:
                 raise BadRequest("the xorb's chunks do not hash to the xorb hash in the URL")
             target = self.xorb_path(xorb)
-            if target.is_file():
-                return False
             table = b"".join(_CHUNK_ROW.pack(c.hash, c.offset, c.size) for c in parsed.chunks)
             table += struct.pack("<I", parsed.content_end)
             target.parent.mkdir(parents=True, exist_ok=True)
+            # Whether it is stored is decided in the transaction that records it pending, so
+            # a collection is wholly before (the xorb is stored anew) or after (it is kept).
             with self.db.transaction() as conn:
+                _touch_pending(conn, [xorb])
+                known = conn.execute("SELECT 1 FROM xet_xorbs WHERE hash=?", (xorb,)).fetchone()
+                if known is not None:
+                    return False
                 spooled.replace(target)
                 conn.execute(
                     "INSERT OR IGNORE INTO xet_xorbs (hash, size, chunks) VALUES (?, ?, ?)",
@@ -187,7 +212,7 @@ class XetStore:
         with self.db.read() as conn:
             row = conn.execute("SELECT chunks FROM xet_xorbs WHERE hash=?", (xorb,)).fetchone()
         if row is None:
-            raise BadRequest(f"xorb {xorb} is not stored; upload it before the shard")
+            raise BadRequest(_missing_xorb(xorb))
         table: bytes = row[0]
         count = (len(table) - 4) // _CHUNK_ROW.size
         rows = [_CHUNK_ROW.unpack_from(table, i * _CHUNK_ROW.size) for i in range(count)]
@@ -209,7 +234,7 @@ class XetStore:
         a big file learns to skip every unchanged part of it, not only that xorb's.
         """
         _checked_hash(chunk)
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             row = conn.execute("SELECT xorb FROM xet_chunks WHERE hash=?", (chunk,)).fetchone()
             if row is None:
                 raise NotFound("chunk not known to this CAS")
@@ -219,15 +244,19 @@ class XetStore:
                 for r in conn.execute(
                     "SELECT DISTINCT xorb FROM xet_shard_xorbs WHERE shard IN "
                     "(SELECT shard FROM xet_shard_xorbs WHERE xorb=? LIMIT 16) AND xorb != ? "
-                    "LIMIT ?",
+                    "AND xorb IN (SELECT hash FROM xet_xorbs) LIMIT ?",
                     (xorb, xorb, _DEDUP_XORBS - 1),
                 )
             ]
-        described = []
-        for name in (xorb, *neighbours):
-            index = self._index(name)
-            chunks = list(zip(index.hashes, index.sizes, strict=True))
-            described.append((xetformat.hash_from_hex(name), chunks, index.offsets[-1]))
+            if grant.write:
+                # An uploader will name these xorbs in its shard without uploading them: they
+                # are pending from this answer on, like the xorbs it uploads.
+                _touch_pending(conn, [xorb, *neighbours])
+            described = []
+            for name in (xorb, *neighbours):
+                index = self._index(name)
+                chunks = list(zip(index.hashes, index.sizes, strict=True))
+                described.append((xetformat.hash_from_hex(name), chunks, index.offsets[-1]))
         return xetformat.serialize_dedup_shard(
             described,
             secrets.token_bytes(32),
@@ -245,9 +274,7 @@ class XetStore:
             raise BadRequest(f"invalid shard: {exc}") from exc
         for described in shard.xorbs:
             if not self.has_xorb(xetformat.hash_to_hex(described.hash)):
-                raise BadRequest(
-                    f"shard names xorb {xetformat.hash_to_hex(described.hash)}, never uploaded"
-                )
+                raise BadRequest(_missing_xorb(xetformat.hash_to_hex(described.hash)))
         # Which xorbs go together in de-duplication answers: those the shard's files use (each
         # term's verification hash proves the uploader held its chunks).
         group = sorted({xetformat.hash_to_hex(t.xorb) for f in shard.files for t in f.terms})
@@ -256,6 +283,14 @@ class XetStore:
         for info in shard.files:
             checked = self._check_file(info)
             with self.db.transaction() as conn:
+                # Checked against cached chunk tables: its xorbs must still be stored now, in
+                # the transaction that makes the file use them (a collection may have run).
+                for xorb in {t.xorb for t in checked.terms}:
+                    if conn.execute("SELECT 1 FROM xet_xorbs WHERE hash=?", (xorb,)).fetchone():
+                        continue
+                    raise BadRequest(_missing_xorb(xorb))
+                if not conn.execute("SELECT 1 FROM repos WHERE id=?", (grant.repo_id,)).fetchone():
+                    raise NotFound("the repo of this upload no longer exists")
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO xet_files (hash, size, sha256, terms) VALUES (?,?,?,?)",
                     (
@@ -375,6 +410,68 @@ class XetStore:
             if owned is not None:
                 return stored
         raise NotFound(f"file {file} not found")
+
+    # -- garbage collection ---------------------------------------------------------------
+
+    def collect_garbage(self, conn: sqlite3.Connection, referenced: set[str]) -> list[str]:
+        """Remove what nothing uses any more, in the caller's transaction; returns the removed
+        xorbs, whose files the caller deletes once it has committed (`remove_xorb_files`).
+
+        `referenced` holds every sha256 a commit, an LFS object or a blob lease names. A file
+        record goes when no repo uploaded it (`xet_file_repos`, which a repo's deletion
+        empties) and no such sha256 is its own. A xorb then goes, with its chunk-index and
+        shard-group rows, when no remaining file uses it and it is not pending.
+
+        Pending is what keeps an upload in flight whole. Xorbs reach the CAS before the shard
+        that uses them, so between the two nothing references them. Each xorb a client
+        uploads, and each one a de-duplication answer offers it (which it will name without
+        uploading), is marked pending in the same transaction that stores or reads it, and
+        stays so for `upload_grace` seconds from the last such mark. A lease as blobs have
+        cannot do it: the upload is many requests, with no request spanning them. A grace from
+        the first upload alone would not do either: a de-duplicated xorb may be years old.
+        The mark outlives the shard and the repo on purpose: hf_xet keeps the shards it
+        uploaded in a local cache and de-duplicates against them later without asking, so
+        a client that deletes a repo and uploads the same bytes again names the same xorbs.
+
+        Why nothing in flight is lost, and nothing accepted misses data: a collection is one
+        transaction, so each mark is wholly before it (the xorb is kept) or after it (the
+        xorb was not found, so the client uploads its chunks, or it is stored anew). A shard
+        arriving after its grace ran out, naming a xorb collected since, is refused with a
+        400 naming the xorb, because `put_shard` checks every xorb a file uses in the
+        transaction that registers the file; a retried upload stores the xorb again.
+        """
+        now = time.time()
+        conn.execute("DELETE FROM xet_pending WHERE touched < ?", (now - self.upload_grace,))
+        owned = {str(r[0]) for r in conn.execute("SELECT DISTINCT hash FROM xet_file_repos")}
+        dead_files = [
+            str(name)
+            for name, sha256 in conn.execute("SELECT hash, sha256 FROM xet_files")
+            if name not in owned and (sha256 is None or sha256 not in referenced)
+        ]
+        conn.executemany("DELETE FROM xet_files WHERE hash=?", [(f,) for f in dead_files])
+        used = {str(r[0]) for r in conn.execute("SELECT DISTINCT xorb FROM xet_pending")}
+        for (table,) in conn.execute("SELECT terms FROM xet_files"):
+            for offset in range(0, len(table), _TERM_ROW.size):
+                used.add(xetformat.hash_to_hex(_TERM_ROW.unpack_from(table, offset)[0]))
+        dead_xorbs = [
+            str(r[0]) for r in conn.execute("SELECT hash FROM xet_xorbs") if r[0] not in used
+        ]
+        # The chunk index goes with its xorbs: a de-duplication answer never names one.
+        for statement in (
+            "DELETE FROM xet_chunks WHERE xorb=?",
+            "DELETE FROM xet_shard_xorbs WHERE xorb=?",
+            "DELETE FROM xet_xorbs WHERE hash=?",
+        ):
+            conn.executemany(statement, [(x,) for x in dead_xorbs])
+        with self._lock:
+            for xorb in dead_xorbs:
+                self._index_cache.pop(xorb, None)
+        return dead_xorbs
+
+    def remove_xorb_files(self, xorbs: Iterable[str]) -> None:
+        """Delete the files of collected xorbs (their rows are gone: nothing reads them)."""
+        for xorb in xorbs:
+            self.xorb_path(xorb).unlink(missing_ok=True)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -507,6 +604,22 @@ class XetStore:
         if stored is None:
             raise FileNotFoundError(sha256)
         return self.iter_bytes(stored, start, end)
+
+
+def _touch_pending(conn: sqlite3.Connection, xorbs: list[str]) -> None:
+    conn.executemany(
+        "INSERT INTO xet_pending (xorb, touched) VALUES (?, ?) "
+        "ON CONFLICT (xorb) DO UPDATE SET touched = excluded.touched",
+        [(xorb, time.time()) for xorb in xorbs],
+    )
+
+
+def _missing_xorb(xorb: str) -> str:
+    return (
+        f"xorb {xorb} is not stored (never uploaded, or collected since: no file used it and "
+        "its upload grace ran out); upload it again and retry. A client that de-duplicated "
+        "against its local shard cache must clear that cache first"
+    )
 
 
 def _checked_hash(text: str) -> bytes:

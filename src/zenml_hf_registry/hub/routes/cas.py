@@ -120,7 +120,7 @@ def head_xorb(request: Request, prefix: str, xorb: str) -> Response:
     """Whether a xorb is stored (its size as `Content-Length`)."""
     store, _ = _grant(request, write=False)
     path = store.xorb_path(xorb)
-    if prefix != "default" or not path.is_file():
+    if prefix != "default" or not store.has_xorb(xorb):
         raise NotFound(f"xorb {xorb} not found")
     return Response(headers={"Content-Length": str(path.stat().st_size)})
 
