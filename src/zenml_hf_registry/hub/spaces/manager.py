@@ -509,10 +509,11 @@ class SpaceManager:
     @staticmethod
     def _report_restarting(space: _Space) -> None:
         # Reported at once, as the Hub does: a client polling right after the change must
-        # not mistake the old app for the restarted one.
+        # not mistake the old app, or the old app's crash, for the restarted one.
         with space.lock:
-            if space.stage is SpaceStage.RUNNING:
+            if space.stage in (SpaceStage.RUNNING, SpaceStage.RUNTIME_ERROR):
                 space.stage = SpaceStage.APP_STARTING
+                space.error = None
 
     def _key(self, space: _Space) -> str:
         # Names containers and images on an engine other local Hubs (other data dirs) may
